@@ -1,0 +1,49 @@
+# Every target works from a fresh clone with only Python 3.11+, make and terraform on PATH.
+# `make help` lists them.
+
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+BIN := $(VENV)/bin
+CLI := $(BIN)/snowplow-infra
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test lint pytest terraform-check checkov clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv (project + dev extras) and .venv-checkov; does nothing when up to date
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make with PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $@
+
+test: setup lint pytest terraform-check checkov ## Everything: ruff, pytest, terraform fmt/validate/test, checkov
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: setup ## The Python test suite
+	$(BIN)/pytest
+
+terraform-check: setup ## terraform fmt -check, validate and test for every module and environment
+	$(CLI) check-terraform
+
+checkov: setup ## checkov's policies on terraform/
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --directory terraform
+
+clean: ## Remove build output, virtualenvs and terraform working folders
+	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	find terraform -name .terraform -type d -prune -exec rm -rf {} +
+	find terraform/modules -name .terraform.lock.hcl -delete

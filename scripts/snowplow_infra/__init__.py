@@ -1,0 +1,1 @@
+"""Tooling behind the ``snowplow-infra`` command."""

@@ -1,0 +1,36 @@
+"""The ``snowplow-infra`` command: one subcommand per job, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from snowplow_infra import doctor, terraform_check
+
+# Each module contributes one subcommand through its add_parser(subparsers) function.
+SUBCOMMANDS = (doctor, terraform_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snowplow-infra",
+        description=(
+            "Tooling for the privacy-preserving Snowplow pipeline on AWS. "
+            "Start with `snowplow-infra doctor` to see what this machine has."
+        ),
+        epilog="Run `snowplow-infra COMMAND --help` for the details of a command.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

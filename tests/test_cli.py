@@ -1,0 +1,33 @@
+"""The command line: help that teaches, and a Makefile whose setup is idempotent."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from snowplow_infra.cli import build_parser
+from snowplow_infra.paths import REPO_ROOT
+from tests.conftest import cli_path
+
+
+def test_help_lists_every_command() -> None:
+    result = subprocess.run([str(cli_path()), "--help"], capture_output=True, text=True, check=True)
+    for command in ("doctor", "check-terraform"):
+        assert command in result.stdout
+    assert "snowplow-infra COMMAND --help" in result.stdout
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        build_parser().parse_args([])
+    assert raised.value.code == 2
+    assert "the following arguments are required: COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_setup_is_up_to_date_after_setup() -> None:
+    """`make -q` exits 0 only when the target needs no work: setup ran, so a rerun does none."""
+    result = subprocess.run(["make", "-q", "setup"], cwd=REPO_ROOT, check=False)
+    assert result.returncode == 0
