@@ -31,3 +31,32 @@ def test_make_setup_is_up_to_date_after_setup() -> None:
     """`make -q` exits 0 only when the target needs no work: setup ran, so a rerun does none."""
     result = subprocess.run(["make", "-q", "setup"], cwd=REPO_ROOT, check=False)
     assert result.returncode == 0
+
+
+@pytest.mark.terraform
+def test_tf_passes_terraform_exit_codes_through() -> None:
+    ok = subprocess.run(
+        [str(cli_path()), "tf", "aws-snowplow", "--", "fmt", "-check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run(
+        [str(cli_path()), "tf", "aws-snowplow", "--", "no-such-subcommand"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+
+
+def test_tf_names_an_unknown_environment() -> None:
+    result = subprocess.run(
+        [str(cli_path()), "tf", "no-such-env", "--", "plan"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "There is no Terraform environment named 'no-such-env'" in result.stderr

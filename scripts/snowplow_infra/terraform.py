@@ -157,8 +157,10 @@ def run(
     *,
     capture: bool = False,
     extra_env: Mapping[str, str] | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``terraform ARGS`` in ``cwd``; raise TerraformError naming the command if it fails."""
+    """Run ``terraform ARGS`` in ``cwd``; unless ``check`` is False, raise TerraformError
+    naming the command when it exits non-zero."""
     command = [require_binary(), *args]
     result = subprocess.run(
         command,
@@ -168,7 +170,7 @@ def run(
         text=True,
         check=False,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         detail = f"\n{result.stderr.strip()}" if capture and result.stderr else ""
         raise TerraformError(
             f"`terraform {' '.join(args)}` failed in {cwd} (exit {result.returncode}).{detail}"
