@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from snowplow_infra import doctor, terraform_check, terraform_passthrough
+from snowplow_infra import doctor, plan_report, terraform_check, terraform_passthrough
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
-SUBCOMMANDS = (doctor, terraform_check, terraform_passthrough)
+SUBCOMMANDS = (doctor, terraform_check, terraform_passthrough, plan_report)
 
 
 def build_parser() -> argparse.ArgumentParser:

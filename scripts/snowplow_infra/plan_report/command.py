@@ -1,0 +1,108 @@
+"""``snowplow-infra plan-report``: the command line over the reader, counts, review and gate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from snowplow_infra.plan_report import protection
+from snowplow_infra.plan_report.counts import widget_counts
+from snowplow_infra.plan_report.markdown import render_review
+from snowplow_infra.plan_report.plan import PlanError, load_plan
+
+EXIT_OK = 0
+EXIT_PROTECTED = 1
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    protected = ", ".join(sorted(protection.PROTECTED_TYPES))
+    parser = subparsers.add_parser(
+        "plan-report",
+        help="review a plan: GitLab widget counts, a Markdown review, and the protection gate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Read the JSON of a saved plan (`terraform show -json PLANFILE`, Terraform 1.0 to "
+            "1.14, format_version 0.x and 1.x), print its counts, optionally write GitLab's "
+            "merge-request widget report and a Markdown review, and refuse a plan that deletes "
+            "or replaces a protected stateful resource.\n\n"
+            f"Protected types: {protected}.\n\n"
+            "Exit status: 0 the plan is acceptable; 1 it destroys a protected resource that no "
+            "--allow-destroy names (the reports are still written); 2 the input is unreadable "
+            "or not a plan, or a report cannot be written."
+        ),
+        epilog=(
+            "Example: snowplow-infra plan-report build/plan/tfplan.json "
+            "--gitlab-report build/plan/gitlab-report.json --markdown build/plan/review.md "
+            "--allow-destroy 'module.stream[\"raw_bad\"].aws_kinesis_stream.this'"
+        ),
+    )
+    parser.add_argument("plan", type=Path, metavar="PLAN_JSON", help="terraform show -json output")
+    parser.add_argument(
+        "--gitlab-report",
+        type=Path,
+        metavar="FILE",
+        help='write {"create": N, "update": N, "delete": N} for `artifacts:reports:terraform`',
+    )
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="write the review for the merge request"
+    )
+    parser.add_argument(
+        "--allow-destroy",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="ADDRESS_OR_TYPE",
+        help=(
+            "accept deleting or replacing this protected resource: a full address such as "
+            "'module.bucket[\"events\"].aws_s3_bucket.this', or a resource type such as "
+            "aws_kinesis_stream (repeatable)"
+        ),
+    )
+    parser.set_defaults(handler=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    verdict = protection.evaluate(plan, args.allow_destroy)
+    counts = widget_counts(plan)
+    try:
+        if args.gitlab_report:
+            _write(args.gitlab_report, json.dumps(counts) + "\n")
+        if args.markdown:
+            _write(args.markdown, render_review(plan, verdict))
+    except OSError as error:
+        print(f"error: cannot write {error.filename}: {error.strerror}.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        f"{plan.source}: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete."
+    )
+    for allowance in verdict.unused_allowances:
+        print(
+            f"note: --allow-destroy {allowance} matches no protected resource this plan destroys.",
+            file=sys.stderr,
+        )
+    for change in verdict.allowed:
+        print(f"allowed: {protection.describe(change)}")
+    if verdict.blocked:
+        print(
+            f"error: the plan destroys {len(verdict.blocked)} protected stateful resource(s); "
+            "if that is intended, name each address or type with --allow-destroy:",
+            file=sys.stderr,
+        )
+        for change in verdict.blocked:
+            print(f"  {protection.describe(change)}", file=sys.stderr)
+        return EXIT_PROTECTED
+    return EXIT_OK
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
