@@ -6,6 +6,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 CLI := $(BIN)/snowplow-infra
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test lint pytest terraform-check checkov clean
@@ -13,7 +14,10 @@ CLI := $(BIN)/snowplow-infra
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv (project + dev extras) and .venv-checkov; does nothing when up to date
+# Node tools (gitlab-ci-local, for the CI-definition tests) are installed when npm is available.
+NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.installed)
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## Create .venv (project + dev extras), .venv-checkov and node_modules; does nothing when up to date
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make with PYTHON=/path/to/python3.11")'
@@ -28,6 +32,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	@touch $@
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
 test: setup lint pytest terraform-check checkov ## Everything: ruff, pytest, terraform fmt/validate/test, checkov
 
 lint: setup ## ruff lint and format check
@@ -35,7 +43,7 @@ lint: setup ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 pytest: setup ## The Python test suite
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 terraform-check: setup ## terraform fmt -check, validate and test for every module and environment
 	$(CLI) check-terraform
@@ -44,6 +52,6 @@ checkov: setup ## checkov's policies on terraform/
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --directory terraform
 
 clean: ## Remove build output, virtualenvs and terraform working folders
-	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find terraform/modules -name .terraform.lock.hcl -delete
