@@ -117,7 +117,7 @@ BAD_VALUES = {
         "letters, digits",
     ),
     "two streams with one name": (
-        _set("snowplow-raw-good", "streams", "raw_bad", "name"),
+        lambda d: d["streams"]["raw_bad"].update(name=d["streams"]["raw_good"]["name"]),
         "`streams.raw_bad`",
         "repeats the name",
     ),

@@ -6,10 +6,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from snowplow_infra import doctor, plan_report, terraform_check, terraform_passthrough
+from snowplow_infra import (
+    doctor,
+    package_lambda,
+    plan_report,
+    render_configs,
+    terraform_check,
+    terraform_passthrough,
+)
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
-SUBCOMMANDS = (doctor, terraform_check, terraform_passthrough, plan_report)
+SUBCOMMANDS = (
+    doctor,
+    terraform_check,
+    terraform_passthrough,
+    plan_report,
+    package_lambda,
+    render_configs,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,320 @@
+"""``snowplow-infra package-lambda``: the pseudonymization Lambda as a reproducible zip.
+
+The zip holds the files of ``lambda/pseudonymization/`` at its root, plus the wheels of a
+``requirements.txt`` in that folder installed for the Lambda's runtime and architecture. Its bytes
+depend only on the file names, contents and executable bits:
+
+* entries sorted by name, folders included, each dated 1980-01-01 00:00 (the zip epoch);
+* permissions 0644 for files, 0755 for executables and folders, Unix as the creating system;
+* deflate at level 9 (the bytes of a level are zlib's: the same zlib gives the same zip);
+* no ``__pycache__``, ``.pyc``, tests, hidden or editor files, no ``requirements.txt`` itself.
+
+So umask, mtimes, checkout path, locale and machine do not change the zip, and a rebuild of
+unchanged sources leaves ``build/lambda/pseudonymization.zip`` untouched. Beside it,
+``pseudonymization.zip.base64sha256`` holds exactly what Terraform's ``filebase64sha256()``
+returns for it (no newline), which Terraform uses as the function's ``source_code_hash``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import fnmatch
+import hashlib
+import io
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from snowplow_infra import pipeline
+from snowplow_infra.paths import BUILD_DIR, LAMBDA_SOURCE_DIR
+
+ZIP_PATH = BUILD_DIR / "lambda" / "pseudonymization.zip"
+HASH_SUFFIX = ".base64sha256"
+REQUIREMENTS_FILE = "requirements.txt"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+COMPRESSION_LEVEL = 9
+FILE_MODE = 0o644
+EXECUTABLE_MODE = 0o755
+FOLDER_MODE = 0o755
+UNIX = 3  # the zip "version made by" host system: permissions live in the external attributes
+
+# Never packaged from the source folder. Hidden names (starting with ".") are skipped as well:
+# .git, .pytest_cache, .venv, .DS_Store, vim's .*.swp, emacs' .#lock files...
+EXCLUDED_FOLDERS = ("__pycache__", "tests", "test", "*.egg-info", "node_modules")
+EXCLUDED_FILES = (
+    "*.pyc",
+    "*.pyo",
+    "*~",
+    "#*#",
+    "*.swp",
+    "*.swo",
+    "*.bak",
+    "*.orig",
+    "*.rej",
+    "Thumbs.db",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    REQUIREMENTS_FILE,
+)
+# Dropped from installed requirements: bytecode, and console scripts whose shebang names the
+# building machine's Python (Lambda never runs them).
+EXCLUDED_DEPENDENCY_FOLDERS = ("__pycache__", "bin")
+EXCLUDED_DEPENDENCY_FILES = ("*.pyc", "*.pyo")
+# pip platform tag of each Lambda architecture.
+PIP_PLATFORMS: Mapping[str, str] = {
+    "x86_64": "manylinux2014_x86_64",
+    "arm64": "manylinux2014_aarch64",
+}
+
+
+class PackagingError(RuntimeError):
+    """The Lambda cannot be packaged; the message names the path or the command at fault."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What installed requirements must run on: e.g. python3.12 on x86_64."""
+
+    runtime: str
+    architecture: str
+
+    @property
+    def python_version(self) -> str:
+        return self.runtime.removeprefix("python")
+
+    @property
+    def pip_platform(self) -> str:
+        return PIP_PLATFORMS[self.architecture]
+
+    @classmethod
+    def of(cls, values: pipeline.Pipeline) -> Target:
+        return cls(values.pseudonymization.runtime, values.pseudonymization.architecture)
+
+
+@dataclass(frozen=True)
+class Package:
+    zip_path: Path
+    hash_path: Path
+    base64sha256: str
+    entries: tuple[str, ...]
+    changed: bool
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def collect(
+    root: Path,
+    skip_folders: Iterable[str] = EXCLUDED_FOLDERS,
+    skip_files: Iterable[str] = EXCLUDED_FILES,
+    *,
+    skip_hidden: bool = True,
+) -> dict[str, Path]:
+    """Archive name (POSIX, relative to ``root``) to file, for every file to package."""
+    skip_folders, skip_files = tuple(skip_folders), tuple(skip_files)
+
+    def skipped(name: str, patterns: tuple[str, ...]) -> bool:
+        return _matches(name, patterns) or (skip_hidden and name.startswith("."))
+
+    found: dict[str, Path] = {}
+    for directory, subfolders, names in os.walk(root):
+        here = Path(directory)
+        subfolders[:] = sorted(name for name in subfolders if not skipped(name, skip_folders))
+        for name in subfolders + [n for n in names if not skipped(n, skip_files)]:
+            path = here / name
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                raise PackagingError(
+                    f"{path} is a symbolic link or not a regular file; the package holds regular "
+                    "files only, so that its bytes do not depend on what a link points at."
+                )
+            if path.is_file():
+                found[path.relative_to(root).as_posix()] = path
+    return found
+
+
+def _requirements(source: Path) -> Path | None:
+    """The source's requirements.txt when it names at least one requirement."""
+    path = source / REQUIREMENTS_FILE
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return path if any(line.split("#", 1)[0].strip() for line in lines) else None
+
+
+def install_requirements(requirements: Path, target: Target, destination: Path) -> None:
+    """pip-install wheels for the Lambda platform into ``destination`` (binary wheels only)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(destination),
+        "--platform",
+        target.pip_platform,
+        "--implementation",
+        "cp",
+        "--python-version",
+        target.python_version,
+        "--only-binary=:all:",
+        "--requirement",
+        str(requirements),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PackagingError(
+            f"installing {requirements} for {target.runtime} on {target.architecture} failed "
+            f"(pip exit {result.returncode}):\n{result.stderr.strip()}"
+        )
+
+
+def _zip_info(name: str, *, folder: bool, executable: bool = False) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name + "/" if folder else name, date_time=ZIP_EPOCH)
+    info.create_system = UNIX
+    if folder:
+        info.external_attr = (stat.S_IFDIR | FOLDER_MODE) << 16 | 0x10  # 0x10: MS-DOS folder
+        info.CRC = info.compress_size = info.file_size = 0  # ZipFile.mkdir leaves them unset
+    else:
+        mode = EXECUTABLE_MODE if executable else FILE_MODE
+        info.external_attr = (stat.S_IFREG | mode) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def archive(files: Mapping[str, Path]) -> bytes:
+    """The zip of these files (archive name to path) with every parent folder, as bytes."""
+    folders = {str(parent) for name in files for parent in PurePosixPath(name).parents}
+    folders.discard(".")
+    entries = sorted([(name, None) for name in folders] + list(files.items()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, path in entries:
+            if path is None:
+                bundle.mkdir(_zip_info(name, folder=True))
+                continue
+            executable = bool(path.stat().st_mode & stat.S_IXUSR)
+            info = _zip_info(name, folder=False, executable=executable)
+            bundle.writestr(info, path.read_bytes(), compresslevel=COMPRESSION_LEVEL)
+    return buffer.getvalue()
+
+
+def base64sha256(data: bytes) -> str:
+    """What Terraform's filebase64sha256() returns for a file holding ``data``."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically replace ``path`` with ``data`` (mode 0644) unless it already holds just that."""
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, FILE_MODE)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def package(source: Path, output: Path, target: Target | None = None) -> Package:
+    """Build ``output`` (and ``output`` + .base64sha256) from ``source``.
+
+    ``target`` is required only when the source has a requirements.txt to install.
+    """
+    if not source.is_dir():
+        raise PackagingError(f"the Lambda source folder {source} does not exist.")
+    files = collect(source)
+    requirements = _requirements(source)
+    with tempfile.TemporaryDirectory(prefix="lambda-requirements-") as scratch:
+        if requirements is not None:
+            if target is None:
+                raise PackagingError(f"{requirements} needs a runtime and architecture to install.")
+            install_requirements(requirements, target, Path(scratch))
+            installed = collect(
+                Path(scratch),
+                EXCLUDED_DEPENDENCY_FOLDERS,
+                EXCLUDED_DEPENDENCY_FILES,
+                skip_hidden=False,
+            )
+            clashes = sorted(set(installed) & set(files))
+            if clashes:
+                raise PackagingError(
+                    f"{requirements} installs {clashes[0]}, which {source} also holds; "
+                    "rename one of them."
+                )
+            files |= installed
+        if not files:
+            raise PackagingError(
+                f"{source} holds no file to package (after excluding tests, caches, hidden and "
+                "editor files)."
+            )
+        data = archive(files)
+    digest = base64sha256(data)
+    hash_path = output.with_name(output.name + HASH_SUFFIX)
+    changed = _write_if_changed(output, data)
+    changed = _write_if_changed(hash_path, digest.encode("ascii")) or changed
+    return Package(output, hash_path, digest, tuple(sorted(files)), changed)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "package-lambda",
+        help="build the pseudonymization Lambda zip, byte-for-byte reproducibly",
+        description=(
+            "Zip lambda/pseudonymization/ (plus its requirements.txt, installed as wheels for the "
+            "Lambda runtime and architecture in pipeline.yaml) into "
+            "build/lambda/pseudonymization.zip with sorted entries, 1980-01-01 timestamps, "
+            "0644/0755 permissions and a fixed compression level, leaving out caches, tests, "
+            "hidden and editor files. Writes pseudonymization.zip.base64sha256 beside it (what "
+            "Terraform's filebase64sha256() returns) and prints that hash. Unchanged sources give "
+            "the identical file, which is then left untouched."
+        ),
+        epilog="See docs/build-artifacts.md for what is excluded and why the bytes are stable.",
+    )
+    parser.add_argument(
+        "--source", type=Path, default=LAMBDA_SOURCE_DIR, metavar="DIR", help="the Lambda folder"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=ZIP_PATH, metavar="ZIP", help="the zip to write"
+    )
+    parser.add_argument(
+        "--env",
+        default=pipeline.DEFAULT_ENVIRONMENT,
+        metavar="ENV",
+        help="whose pipeline.yaml gives the runtime and architecture for requirements.txt "
+        f"(default: {pipeline.DEFAULT_ENVIRONMENT})",
+    )
+    parser.set_defaults(handler=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        target = Target.of(pipeline.load(args.env)) if _requirements(args.source) else None
+        built = package(args.source, args.output, target)
+    except (PackagingError, pipeline.PipelineError, FileNotFoundError) as error:
+        print(f"package-lambda: {error}", file=sys.stderr)
+        return 1
+    state = "written" if built.changed else "unchanged"
+    print(
+        f"{pipeline.display_path(built.zip_path)}: {len(built.entries)} files, "
+        f"{built.zip_path.stat().st_size} bytes, {state}",
+        file=sys.stderr,
+    )
+    print(built.base64sha256)
+    return 0

@@ -1,0 +1,322 @@
+"""The Lambda zip: byte-for-byte reproducible, exactly the expected files, hashed as Terraform."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from snowplow_infra import package_lambda, pipeline, terraform
+from snowplow_infra.package_lambda import PackagingError, Target, package
+from snowplow_infra.paths import LAMBDA_SOURCE_DIR
+from tests.conftest import cli_path
+
+# name -> (content, executable); every one of them belongs in the zip.
+KEPT = {
+    "handler.py": (b"def lambda_handler(event, context):\n    return {'records': []}\n", False),
+    "allowlist.toml": (b'[fields]\nkeep = ["app_id"]\n', False),
+    "rules/__init__.py": (b"", False),
+    "rules/enriched.py": (b"FIELDS = 131\n", False),
+    "rules/data/names.txt": ("caf\u00e9\n".encode(), False),
+    "tools/check.sh": (b"#!/bin/sh\necho ok\n", True),
+}
+# Files and folders that must never reach the zip.
+LEFT_OUT = (
+    "__pycache__/handler.cpython-311.pyc",
+    "rules/__pycache__/enriched.cpython-312.pyc",
+    "handler.pyc",
+    "tests/test_handler.py",
+    "rules/test/helpers.py",
+    "test_rules.py",
+    "rules_test.py",
+    "conftest.py",
+    "requirements.txt",
+    ".handler.py.swp",
+    "handler.py~",
+    "#handler.py#",
+    ".#handler.py",
+    ".DS_Store",
+    ".idea/workspace.xml",
+    ".pytest_cache/v/cache/nodeids",
+    "pseudonymization.egg-info/PKG-INFO",
+)
+EXPECTED_ENTRIES = sorted([*KEPT, "rules/", "rules/data/", "tools/"])
+
+
+def make_source(root: Path, *, umask: int, mtime: int) -> Path:
+    """Write the test Lambda under ``root`` as if checked out with ``umask``, dated ``mtime``."""
+    previous = os.umask(umask)
+    try:
+        for name, (content, executable) in KEPT.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            if executable:
+                path.chmod(0o777 & ~umask)
+        for name in LEFT_OUT:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(
+                b"# only requirements comments\n" if name == "requirements.txt" else b"x"
+            )
+    finally:
+        os.umask(previous)
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (mtime, mtime))
+    return root
+
+
+def build_with_cli(
+    source: Path, output: Path, *, cwd: Path, umask: int, locale: str, tz: str
+) -> tuple[bytes, str]:
+    env = {**os.environ, "LC_ALL": locale, "LANG": locale, "TZ": tz}
+    result = subprocess.run(
+        [str(cli_path()), "package-lambda", "--source", str(source), "--output", str(output)],
+        cwd=cwd,
+        env=env,
+        umask=umask,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return output.read_bytes(), result.stdout.strip()
+
+
+def run_from_zip(zip_path: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Unpack the zip as Lambda does (into its own folder, /var/task there) and run ``code`` in a
+    fresh, isolated interpreter that imports only from that folder."""
+    task = zip_path.with_suffix(".task")
+    with zipfile.ZipFile(zip_path) as bundle:
+        bundle.extractall(task)
+    return subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {code}", task],
+        cwd=task.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_two_builds_in_different_conditions_give_identical_bytes(tmp_path: Path) -> None:
+    first = make_source(tmp_path / "a" / "src", umask=0o077, mtime=1_000_000_000)
+    second = make_source(tmp_path / "b" / "deeper" / "checkout", umask=0o002, mtime=1_700_000_000)
+    assert (first / "handler.py").stat().st_mode != (second / "handler.py").stat().st_mode
+    one = build_with_cli(
+        first, tmp_path / "out1" / "l.zip", cwd=tmp_path / "a", umask=0o077, locale="C", tz="UTC"
+    )
+    two = build_with_cli(
+        second,
+        tmp_path / "out2" / "l.zip",
+        cwd=tmp_path,
+        umask=0o022,
+        locale="C.UTF-8",
+        tz="Pacific/Auckland",
+    )
+    assert one == two
+    assert one[1] == package_lambda.base64sha256(one[0])
+
+
+def test_the_zip_lists_exactly_the_expected_entries_with_fixed_metadata(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    built = package(source, tmp_path / "out" / "lambda.zip")
+    with zipfile.ZipFile(built.zip_path) as bundle:
+        infos = bundle.infolist()
+        assert [i.filename for i in infos] == EXPECTED_ENTRIES
+        for info in infos:
+            mode = info.external_attr >> 16
+            assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
+            assert info.create_system == 3, info.filename
+            if info.is_dir():
+                assert mode == stat.S_IFDIR | 0o755, info.filename
+                continue
+            content, executable = KEPT[info.filename]
+            assert bundle.read(info) == content
+            assert mode == stat.S_IFREG | (0o755 if executable else 0o644), info.filename
+            assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert built.entries == tuple(sorted(KEPT))
+
+
+def test_one_changed_byte_changes_the_hash(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    before = package(source, tmp_path / "one.zip").base64sha256
+    path = source / "rules" / "enriched.py"
+    path.write_bytes(path.read_bytes().replace(b"131", b"132"))
+    after = package(source, tmp_path / "two.zip").base64sha256
+    assert before != after
+
+
+def test_the_hash_file_holds_exactly_the_base64_sha256_of_the_zip(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    built = package(source, tmp_path / "lambda.zip")
+    expected = base64.b64encode(hashlib.sha256(built.zip_path.read_bytes()).digest())
+    assert built.hash_path == tmp_path / "lambda.zip.base64sha256"
+    assert built.hash_path.read_bytes() == expected  # no trailing newline
+    assert built.base64sha256 == expected.decode()
+
+
+def test_an_unchanged_rebuild_leaves_the_files_untouched(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    first = package(source, tmp_path / "lambda.zip")
+    assert first.changed
+    for path in (first.zip_path, first.hash_path):
+        os.utime(path, ns=(1, 1))
+    again = package(source, tmp_path / "lambda.zip")
+    assert not again.changed
+    assert [p.stat().st_mtime_ns for p in (again.zip_path, again.hash_path)] == [1, 1]
+    assert stat.S_IMODE(again.zip_path.stat().st_mode) == 0o644
+
+
+@pytest.mark.terraform
+def test_terraform_filebase64sha256_agrees_with_the_hash_file(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    built = package(source, tmp_path / "lambda.zip")
+    result = subprocess.run(
+        [terraform.require_binary(), "console"],
+        input='filebase64sha256("lambda.zip")\n',
+        cwd=tmp_path,
+        env=terraform.environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == f'"{built.hash_path.read_text()}"'
+
+
+def test_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    (source / "linked.py").symlink_to(source / "handler.py")
+    with pytest.raises(PackagingError, match=r"linked\.py is a symbolic link"):
+        package(source, tmp_path / "lambda.zip")
+
+
+def test_a_folder_with_nothing_to_package_is_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "__pycache__").mkdir(parents=True)
+    (source / "__pycache__" / "x.pyc").write_bytes(b"x")
+    with pytest.raises(PackagingError, match="holds no file to package"):
+        package(source, tmp_path / "lambda.zip")
+    assert not (tmp_path / "lambda.zip").exists()
+
+
+def test_a_missing_source_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PackagingError, match="does not exist"):
+        package(tmp_path / "nowhere", tmp_path / "lambda.zip")
+
+
+# --- requirements.txt -------------------------------------------------------------------------
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def build_wheel(folder: Path) -> Path:
+    """A pure-Python wheel, tinypkg 1.0, with a module and a console script; made offline."""
+    files = {
+        "tinypkg/__init__.py": b"VALUE = 42\n",
+        "tinypkg-1.0.data/scripts/tiny": b"#!python\nprint('tiny')\n",
+        "tinypkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
+        "tinypkg-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files.items())
+    files["tinypkg-1.0.dist-info/RECORD"] = (record + "tinypkg-1.0.dist-info/RECORD,,\n").encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / "tinypkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    return wheel
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pip finds packages only in a local folder holding the test wheel: no network."""
+    wheels = build_wheel(tmp_path / "wheels").parent
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    return wheels
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("offline_index")
+def test_requirements_are_installed_for_the_lambda_platform_reproducibly(tmp_path: Path) -> None:
+    target = Target("python3.12", "x86_64")
+    builds = []
+    for name, umask in (("one", 0o077), ("two", 0o002)):
+        source = make_source(tmp_path / name / "src", umask=umask, mtime=1_600_000_000)
+        (source / "requirements.txt").write_text("# runtime dependencies\ntinypkg==1.0\n")
+        builds.append(package(source, tmp_path / name / "lambda.zip", target))
+    first, second = (b.zip_path.read_bytes() for b in builds)
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as bundle:
+        names = bundle.namelist()
+    assert "tinypkg/__init__.py" in names
+    assert "tinypkg-1.0.dist-info/METADATA" in names
+    assert set(KEPT) <= set(names)
+    assert not [n for n in names if n.startswith("bin/") or n.endswith(".pyc")]
+    assert "requirements.txt" not in names
+    imported = run_from_zip(builds[0].zip_path, "import tinypkg; print(tinypkg.VALUE)")
+    assert imported.stdout == "42\n", imported.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("offline_index")
+def test_a_requirement_pip_cannot_find_fails_naming_the_file(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    (source / "requirements.txt").write_text("no-such-package-anywhere==9.9\n")
+    with pytest.raises(PackagingError, match=r"requirements\.txt for python3\.12 on arm64 failed"):
+        package(source, tmp_path / "lambda.zip", Target("python3.12", "arm64"))
+    assert not (tmp_path / "lambda.zip").exists()
+
+
+def test_the_pip_target_comes_from_pipeline_yaml() -> None:
+    target = Target.of(pipeline.load())
+    assert target.pip_platform.startswith("manylinux2014_")
+    assert target.python_version == target.runtime.removeprefix("python")
+
+
+# --- the real Lambda folder -------------------------------------------------------------------
+
+
+def test_the_real_lambda_folder_packages_into_a_loadable_zip(tmp_path: Path) -> None:
+    """Whatever lambda/pseudonymization/ holds right now packages, and only those files."""
+    sources = {
+        p.relative_to(LAMBDA_SOURCE_DIR).as_posix(): p
+        for p in LAMBDA_SOURCE_DIR.rglob("*")
+        if p.is_file()
+    }
+    packageable = package_lambda.collect(LAMBDA_SOURCE_DIR) if LAMBDA_SOURCE_DIR.is_dir() else {}
+    if not packageable:
+        with pytest.raises(PackagingError):
+            package(LAMBDA_SOURCE_DIR, tmp_path / "lambda.zip")
+        return
+    built = package(LAMBDA_SOURCE_DIR, tmp_path / "lambda.zip")
+    with zipfile.ZipFile(built.zip_path) as bundle:
+        files = {i.filename: bundle.read(i) for i in bundle.infolist() if not i.is_dir()}
+    assert set(files) <= set(sources)
+    for name, data in files.items():
+        assert data == sources[name].read_bytes(), name
+        assert "__pycache__" not in name and not name.endswith(".pyc"), name
+        assert not any(part.startswith(".") for part in name.split("/")), name
+    top_level_code = {
+        n for n in sources if "/" not in n and n.endswith(".py") and not n.startswith("test_")
+    }
+    assert top_level_code <= set(files)
+    if "handler.py" in files:
+        loaded = run_from_zip(
+            built.zip_path, "import handler; print(callable(handler.lambda_handler))"
+        )
+        assert loaded.stdout == "True\n", loaded.stderr
