@@ -9,7 +9,7 @@ CLI := $(BIN)/snowplow-infra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint pytest terraform-check checkov clean
+.PHONY: help setup test lint pytest terraform-check checkov clean lambda configs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ terraform-check: setup ## terraform fmt -check, validate and test for every modu
 
 checkov: setup ## checkov's policies on terraform/
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --directory terraform
+
+# Build artifacts Terraform reads. Phony: the tools rebuild in a second, and unchanged sources give
+# the identical bytes (the zip is then not even rewritten), so a rerun never changes a plan.
+lambda: setup ## Build build/lambda/pseudonymization.zip (reproducible) and its .base64sha256
+	$(CLI) package-lambda
+
+configs: setup ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
+	$(CLI) render-configs
 
 clean: ## Remove build output, virtualenvs and terraform working folders
 	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
