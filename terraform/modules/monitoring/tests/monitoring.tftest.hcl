@@ -1,0 +1,337 @@
+# Applies the module against a mocked AWS provider and checks the alarms, topics and dashboard.
+
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-east-1" }
+  }
+  # The provider validates topic ARNs; give each priority's topic its own real-looking one.
+  override_resource {
+    target = aws_sns_topic.this["P1"]
+    values = { arn = "arn:aws:sns:us-east-1:123456789012:snowplow-alarms-P1" }
+  }
+  override_resource {
+    target = aws_sns_topic.this["P2"]
+    values = { arn = "arn:aws:sns:us-east-1:123456789012:snowplow-alarms-P2" }
+  }
+  override_resource {
+    target = aws_sns_topic.this["P3"]
+    values = { arn = "arn:aws:sns:us-east-1:123456789012:snowplow-alarms-P3" }
+  }
+}
+
+variables {
+  collector = {
+    load_balancer_arn_suffix = "app/example-collector/0123456789abcdef"
+    target_group_arn_suffix  = "targetgroup/example-collector/fedcba9876543210"
+    autoscaling_group_name   = "example-collector-asg"
+  }
+  enricher = {
+    autoscaling_group_name = "example-enricher-asg"
+    lease_table_name       = "example-enrich-leases"
+  }
+  streams = {
+    raw_good      = "example-raw-good"
+    raw_bad       = "example-raw-bad"
+    enriched_good = "example-enriched-good"
+    enriched_bad  = "example-enriched-bad"
+  }
+  delivery_streams = {
+    enriched_good = "example-enriched-good-to-s3"
+    enriched_bad  = "example-enriched-bad-to-s3"
+    raw_bad       = "example-raw-bad-to-s3"
+  }
+  functions = {
+    enriched = "example-pseudonymize-enriched"
+    bad_rows = "example-pseudonymize-bad-rows"
+  }
+  subscriptions = {
+    P1 = { https = ["https://events.pagerduty.com/integration/EXAMPLEKEY/enqueue"] }
+    P3 = { email = ["data-platform@example.com", "oncall@example.com"] }
+  }
+}
+
+run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
+  assert {
+    condition = toset(values(output.alarm_names)) == toset([
+      "snowplow-collector-no-healthy-hosts_P1",
+      "snowplow-collector-5xx-rate_P2",
+      "snowplow-enrichment-stalled_P1",
+      "snowplow-enrichment-lagging_P2",
+      "snowplow-delivery-stalled_P2",
+      "snowplow-good-events-low_P2",
+      "snowplow-bad-to-good-ratio_P3",
+      "snowplow-enriched-good-delivery-freshness_P2",
+      "snowplow-enriched-bad-delivery-freshness_P2",
+      "snowplow-raw-bad-delivery-freshness_P2",
+      "snowplow-enriched-good-delivery-failing_P2",
+      "snowplow-enriched-bad-delivery-failing_P2",
+      "snowplow-raw-bad-delivery-failing_P2",
+      "snowplow-enriched-lambda-errors_P2",
+      "snowplow-bad-rows-lambda-errors_P2",
+      "snowplow-enriched-processing-failed_P3",
+      "snowplow-bad-rows-processing-failed_P3",
+      "snowplow-enriched-response-near-cap_P3",
+      "snowplow-bad-rows-response-near-cap_P3",
+    ])
+    error_message = "The alarm set is not the documented one (docs/alarms.md)."
+  }
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.this :
+      endswith(a.alarm_name, "_${a.tags.priority}") &&
+      a.alarm_actions == toset([aws_sns_topic.this[a.tags.priority].arn]) &&
+      a.ok_actions == toset([aws_sns_topic.this[a.tags.priority].arn])
+    ])
+    error_message = "Each alarm must notify (in ALARM and OK) the topic of the priority its name ends with."
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : strcontains(a.alarm_description, "Runbook: docs/alarms.md#")])
+    error_message = "Each alarm's description must point at its runbook section."
+  }
+}
+
+run "alarms_watch_the_right_metrics_with_the_documented_defaults" {
+  assert {
+    condition = (
+      one(aws_cloudwatch_metric_alarm.this["enrichment-stalled"].metric_query).metric[0].dimensions.StreamName == "example-raw-good" &&
+      one(aws_cloudwatch_metric_alarm.this["enrichment-stalled"].metric_query).metric[0].metric_name == "GetRecords.IteratorAgeMilliseconds" &&
+      aws_cloudwatch_metric_alarm.this["enrichment-stalled"].threshold == 3600000 &&
+      aws_cloudwatch_metric_alarm.this["enrichment-lagging"].threshold == 900000 &&
+      aws_cloudwatch_metric_alarm.this["enrichment-stalled"].treat_missing_data == "breaching"
+    )
+    error_message = "Enrichment alarms must watch raw-good's iterator age (1 h for P1, 15 min for P2) and treat silence as stalled."
+  }
+  assert {
+    condition = (
+      one(aws_cloudwatch_metric_alarm.this["delivery-stalled"].metric_query).metric[0].dimensions.StreamName == "example-enriched-good" &&
+      one(aws_cloudwatch_metric_alarm.this["good-events-low"].metric_query).metric[0].dimensions.StreamName == "example-enriched-good" &&
+      aws_cloudwatch_metric_alarm.this["good-events-low"].treat_missing_data == "breaching" &&
+      aws_cloudwatch_metric_alarm.this["good-events-low"].comparison_operator == "LessThanThreshold"
+    )
+    error_message = "Delivery-stalled and low-volume alarms must watch enriched-good; no data must count as low volume."
+  }
+  assert {
+    condition = (
+      one(aws_cloudwatch_metric_alarm.this["raw-bad-delivery-failing"].metric_query).metric[0].metric_name == "DeliveryToS3.Success" &&
+      one(aws_cloudwatch_metric_alarm.this["raw-bad-delivery-failing"].metric_query).metric[0].dimensions.DeliveryStreamName == "example-raw-bad-to-s3" &&
+      aws_cloudwatch_metric_alarm.this["raw-bad-delivery-failing"].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["raw-bad-delivery-failing"].threshold == 1 &&
+      one(aws_cloudwatch_metric_alarm.this["enriched-good-delivery-freshness"].metric_query).metric[0].metric_name == "DeliveryToS3.DataFreshness"
+    )
+    error_message = "Firehose alarms must watch DeliveryToS3.Success < 1 and DeliveryToS3.DataFreshness per delivery stream."
+  }
+  assert {
+    condition = (
+      one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].namespace == "SnowplowPseudonymization" &&
+      one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].metric_name == "RecordsProcessingFailed" &&
+      one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].dimensions.FunctionName == "example-pseudonymize-bad-rows" &&
+      aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].threshold == 0
+    )
+    error_message = "Any ProcessingFailed record must alarm, read from the Lambda's EMF metric (docs/pseudonymization.md)."
+  }
+}
+
+run "rate_alarms_are_metric_math_returning_one_series" {
+  assert {
+    condition = alltrue([
+      for k in ["collector-5xx-rate", "bad-to-good-ratio"] :
+      length([for q in aws_cloudwatch_metric_alarm.this[k].metric_query : q if q.return_data]) == 1 &&
+      one([for q in aws_cloudwatch_metric_alarm.this[k].metric_query : q.expression if q.return_data]) != null
+    ])
+    error_message = "Rate alarms must return exactly one series, their expression."
+  }
+  assert {
+    condition = toset([
+      for q in aws_cloudwatch_metric_alarm.this["bad-to-good-ratio"].metric_query : q.metric[0].dimensions.StreamName if !q.return_data
+    ]) == toset(["example-enriched-good", "example-raw-bad", "example-enriched-bad"])
+    error_message = "The bad-to-good ratio must compare both bad streams with enriched-good."
+  }
+  assert {
+    condition = toset([
+      for q in aws_cloudwatch_metric_alarm.this["collector-5xx-rate"].metric_query : q.metric[0].metric_name if !q.return_data
+    ]) == toset(["RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"])
+    error_message = "The collector 5XX rate must count the load balancer's and the targets' 5XX against all requests."
+  }
+}
+
+run "topics_are_encrypted_with_a_key_cloudwatch_may_use" {
+  assert {
+    condition     = alltrue([for t in aws_sns_topic.this : t.kms_master_key_id == aws_kms_key.this.arn]) && length(aws_sns_topic.this) == 3
+    error_message = "Each of the three priority topics must be encrypted with the module's KMS key."
+  }
+  assert {
+    condition = length([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s
+      if s.Effect == "Allow" && try(s.Principal.Service, "") == "cloudwatch.amazonaws.com" && toset(flatten([s.Action])) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    ]) == 1
+    error_message = "The key policy must let cloudwatch.amazonaws.com GenerateDataKey* and Decrypt, or alarms cannot publish."
+  }
+  assert {
+    condition     = aws_kms_key.this.enable_key_rotation
+    error_message = "The key must rotate."
+  }
+  assert {
+    condition = alltrue([
+      for p in aws_sns_topic_policy.this : length([
+        for s in jsondecode(p.policy).Statement : s
+        if s.Effect == "Allow" && try(s.Principal.Service, "") == "cloudwatch.amazonaws.com" && s.Action == "sns:Publish"
+      ]) == 1
+    ])
+    error_message = "Each topic policy must let this account's CloudWatch alarms publish."
+  }
+}
+
+run "subscribers_are_attached_to_their_priority" {
+  assert {
+    condition     = length(aws_sns_topic_subscription.this) == 3
+    error_message = "One subscription per configured endpoint."
+  }
+  assert {
+    condition = (
+      aws_sns_topic_subscription.this["P1-https-0"].protocol == "https" &&
+      aws_sns_topic_subscription.this["P1-https-0"].topic_arn == aws_sns_topic.this["P1"].arn &&
+      aws_sns_topic_subscription.this["P3-email-1"].protocol == "email" &&
+      aws_sns_topic_subscription.this["P3-email-1"].topic_arn == aws_sns_topic.this["P3"].arn
+    )
+    error_message = "Subscriptions must use their protocol and their priority's topic."
+  }
+}
+
+run "dashboard_is_valid_json_and_shows_every_resource_it_was_given" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "SnowPlow"
+    error_message = "The dashboard must be named SnowPlow."
+  }
+  assert {
+    condition     = can(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets)
+    error_message = "The dashboard body must be valid JSON with a widgets list."
+  }
+  assert {
+    # Every string on a metric line of any graph, then every name the module was given.
+    condition = alltrue([
+      for name in concat(
+        values(var.streams), values(var.delivery_streams), values(var.functions),
+        [var.collector.load_balancer_arn_suffix, var.collector.target_group_arn_suffix, var.collector.autoscaling_group_name],
+        [var.enricher.autoscaling_group_name, var.enricher.lease_table_name],
+      ) :
+      contains([
+        for v in flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : try(w.properties.metrics, [])]) :
+        v if can(tostring(v))
+      ], name)
+    ])
+    error_message = "The dashboard must graph every stream, delivery stream, function, load balancer, group and table it was given."
+  }
+  assert {
+    condition = toset([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.markdown if w.type == "text"
+      ]) == toset([
+      "### Collector: load balancer app/example-collector/0123456789abcdef, fleet example-collector-asg",
+      "### Kinesis stream example-raw-good",
+      "### Kinesis stream example-raw-bad",
+      "### Enricher: fleet example-enricher-asg, KCL lease table example-enrich-leases",
+      "### Kinesis stream example-enriched-good",
+      "### Kinesis stream example-enriched-bad",
+      "### Firehose example-enriched-good-to-s3",
+      "### Firehose example-enriched-bad-to-s3",
+      "### Firehose example-raw-bad-to-s3",
+      "### Pseudonymization Lambda example-pseudonymize-enriched",
+      "### Pseudonymization Lambda example-pseudonymize-bad-rows",
+    ])
+    error_message = "The dashboard must have one titled row per stage: collector, each stream, enricher, each delivery stream, each function."
+  }
+  assert {
+    condition = alltrue([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.x >= 0 && w.width > 0 && w.x + w.width <= 24
+    ])
+    error_message = "Every widget must fit CloudWatch's 24-column grid."
+  }
+  assert {
+    condition = toset(flatten([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.alarms if w.type == "alarm"
+    ])) == toset([for name in values(output.alarm_names) : "arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}"])
+    error_message = "The alarm list on top must show every alarm."
+  }
+  assert {
+    condition = alltrue([
+      for metric in ["HealthyHostCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount", "TargetResponseTime",
+        "IncomingRecords", "GetRecords.IteratorAgeMilliseconds", "WriteProvisionedThroughputExceeded",
+        "CPUUtilization", "GroupInServiceInstances",
+        "DeliveryToS3.Records", "DeliveryToS3.Success", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
+      "Invocations", "Errors", "Duration", "Throttles", "ValuesPseudonymized", "RecordsProcessingFailed"] :
+      contains(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for line in try(w.properties.metrics, []) : line[1]]]), metric)
+    ])
+    error_message = "The dashboard must graph every metric the issue lists."
+  }
+}
+
+run "a_custom_emf_namespace_reaches_the_alarms_and_the_dashboard" {
+  command = plan
+
+  variables {
+    pseudonymization_metrics = { namespace = "Example/Pseudonymization" }
+  }
+
+  assert {
+    condition     = one(aws_cloudwatch_metric_alarm.this["enriched-processing-failed"].metric_query).metric[0].namespace == "Example/Pseudonymization"
+    error_message = "The ProcessingFailed alarm must read the namespace the function is configured with."
+  }
+  assert {
+    condition     = contains(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for line in try(w.properties.metrics, []) : line[0]]]), "Example/Pseudonymization")
+    error_message = "The dashboard must read the namespace the function is configured with."
+  }
+}
+
+run "streams_must_be_named_by_their_role" {
+  command = plan
+
+  variables {
+    streams = { good = "a", bad = "b" }
+  }
+
+  expect_failures = [var.streams]
+}
+
+run "full_arns_are_refused_where_suffixes_are_needed" {
+  command = plan
+
+  variables {
+    collector = {
+      load_balancer_arn_suffix = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/example-collector/0123456789abcdef"
+      target_group_arn_suffix  = "targetgroup/example-collector/fedcba9876543210"
+      autoscaling_group_name   = "example-collector-asg"
+    }
+  }
+
+  expect_failures = [var.collector]
+}
+
+run "a_freshness_threshold_inside_firehose_buffering_is_refused" {
+  command = plan
+
+  variables {
+    delivery_freshness_seconds = 600
+  }
+
+  expect_failures = [var.delivery_freshness_seconds]
+}
+
+run "unknown_priorities_and_plain_http_endpoints_are_refused" {
+  command = plan
+
+  variables {
+    subscriptions = { P4 = { https = ["http://example.com/hook"] } }
+  }
+
+  expect_failures = [var.subscriptions]
+}
