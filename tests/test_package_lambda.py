@@ -175,6 +175,25 @@ def test_an_unchanged_rebuild_leaves_the_files_untouched(tmp_path: Path) -> None
     assert stat.S_IMODE(again.zip_path.stat().st_mode) == 0o644
 
 
+def test_a_new_zip_never_stands_beside_an_old_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
+    built = package(source, tmp_path / "lambda.zip")
+    (source / "handler.py").write_bytes(b"# changed\n")
+    real_write = package_lambda._write_if_changed
+
+    def no_room_for_the_hash(path: Path, data: bytes) -> bool:
+        if path == built.hash_path:
+            raise OSError(28, "No space left on device")
+        return real_write(path, data)
+
+    monkeypatch.setattr(package_lambda, "_write_if_changed", no_room_for_the_hash)
+    with pytest.raises(OSError, match="No space left"):
+        package(source, tmp_path / "lambda.zip")
+    assert not built.hash_path.exists()
+
+
 @pytest.mark.terraform
 def test_terraform_filebase64sha256_agrees_with_the_hash_file(tmp_path: Path) -> None:
     source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)

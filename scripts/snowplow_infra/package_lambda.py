@@ -267,6 +267,9 @@ def package(source: Path, output: Path, target: Target | None = None) -> Package
         data = archive(files)
     digest = base64sha256(data)
     hash_path = output.with_name(output.name + HASH_SUFFIX)
+    if not (output.is_file() and output.read_bytes() == data):
+        # Never leave a new zip beside an old hash: without a hash file Terraform fails loudly.
+        hash_path.unlink(missing_ok=True)
     changed = _write_if_changed(output, data)
     changed = _write_if_changed(hash_path, digest.encode("ascii")) or changed
     return Package(output, hash_path, digest, tuple(sorted(files)), changed)
