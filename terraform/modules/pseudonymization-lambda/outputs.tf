@@ -1,0 +1,29 @@
+output "function_names" {
+  description = "Function names keyed by record format (enriched, bad_rows)."
+  value       = { for format, f in aws_lambda_function.this : format => f.function_name }
+}
+
+output "function_arns" {
+  description = "Unqualified function ARNs keyed by record format: what a Firehose processor invokes."
+  value       = { for format, f in aws_lambda_function.this : format => f.arn }
+}
+
+output "salt_secret_arn" {
+  description = "ARN of the salt secret (its value is set out of band)."
+  value       = aws_secretsmanager_secret.salt.arn
+}
+
+output "role_arns" {
+  description = "Execution role ARNs keyed by record format."
+  value       = { for format, r in aws_iam_role.this : format => r.arn }
+}
+
+output "log_group_names" {
+  description = "Log group names keyed by record format."
+  value       = { for format, g in aws_cloudwatch_log_group.this : format => g.name }
+}
+
+output "alarm_names" {
+  description = "Alarm names keyed FORMAT/errors, FORMAT/throttles, FORMAT/duration."
+  value       = { for key, a in aws_cloudwatch_metric_alarm.this : key => a.alarm_name }
+}

@@ -1,0 +1,180 @@
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "111122223333" }
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-east-1" }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111122223333:role/pseudonymize" }
+  }
+}
+
+variables {
+  function_names       = { enriched = "pseudonymize-enriched", bad_rows = "pseudonymize-bad-rows" }
+  package_path         = "build/lambda/pseudonymization.zip"
+  package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  salt_secret_name     = "snowplow/salt"
+  secrets_kms_key_arn  = "arn:aws:kms:us-east-1:111122223333:key/secrets"
+  logs_kms_key_arn     = "arn:aws:kms:us-east-1:111122223333:key/logs"
+}
+
+run "one_function_per_record_format_from_the_same_package" {
+  command = apply
+
+  variables {
+    prevent_destroy = false
+  }
+
+  assert {
+    condition = jsonencode({ for format, f in aws_lambda_function.this : format => f.environment[0].variables }) == jsonencode({
+      enriched = { SALT_SECRET_ID = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf", RECORD_FORMAT = "enriched" }
+      bad_rows = { SALT_SECRET_ID = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf", RECORD_FORMAT = "bad_rows" }
+    })
+    error_message = "Each function must get the shared salt secret and its own RECORD_FORMAT, and nothing else."
+  }
+  assert {
+    condition = alltrue([for f in aws_lambda_function.this :
+      f.runtime == "python3.12" && f.architectures == tolist(["x86_64"]) && f.filename == var.package_path &&
+      f.source_code_hash == var.package_base64sha256 && f.memory_size == 512 && f.timeout == 60
+    ])
+    error_message = "Every function must run python3.12 on the chosen architecture from the build's package, sized for a full batch."
+  }
+  assert {
+    condition     = tomap({ for format, f in aws_lambda_function.this : format => f.function_name }) == var.function_names
+    error_message = "Function names must be the given ones."
+  }
+}
+
+run "salt_secret_is_created_without_a_value" {
+  command = plan
+
+  assert {
+    condition     = aws_secretsmanager_secret.salt.name == "snowplow/salt" && aws_secretsmanager_secret.salt.kms_key_id == var.secrets_kms_key_arn
+    error_message = "The salt secret must be encrypted with the secrets key."
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.salt.recovery_window_in_days == 30
+    error_message = "A deleted salt must stay recoverable for 30 days."
+  }
+  assert {
+    condition     = length(terraform_data.prevent_destroy) == 1
+    error_message = "The salt secret must be guarded against destruction by default."
+  }
+}
+
+run "log_groups_are_encrypted_with_retention" {
+  command = plan
+
+  assert {
+    condition = { for format, g in aws_cloudwatch_log_group.this : format => [g.name, g.kms_key_id, g.retention_in_days] } == {
+      enriched = ["/aws/lambda/pseudonymize-enriched", var.logs_kms_key_arn, 365]
+      bad_rows = ["/aws/lambda/pseudonymize-bad-rows", var.logs_kms_key_arn, 365]
+    }
+    error_message = "Each function must log into its own KMS-encrypted log group with retention."
+  }
+}
+
+run "role_writes_logs_reads_the_salt_and_decrypts_only_through_secrets_manager" {
+  command = apply
+
+  variables {
+    prevent_destroy = false
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.this["enriched"].policy).Statement == [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/pseudonymize-enriched:*"
+      },
+      {
+        Sid      = "ReadTheSalt"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf"
+      },
+      {
+        Sid      = "DecryptTheSaltThroughSecretsManager"
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = "arn:aws:kms:us-east-1:111122223333:key/secrets"
+        Condition = { StringEquals = {
+          "kms:ViaService"                  = "secretsmanager.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:SecretARN" = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf"
+        } }
+      },
+    ]
+    error_message = "The role may only write its own logs, read the salt and decrypt it through Secrets Manager."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.this["bad_rows"].assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" }
+    error_message = "Only Lambda may assume the execution role."
+  }
+}
+
+run "alarms_on_errors_throttles_and_duration_near_the_timeout" {
+  command = plan
+
+  variables {
+    timeout_seconds = 120
+    alarm_actions   = ["arn:aws:sns:us-east-1:111122223333:alarms"]
+  }
+
+  assert {
+    condition = { for key, a in aws_cloudwatch_metric_alarm.this : key => [a.alarm_name, a.metric_name, a.statistic, a.threshold] } == {
+      "enriched/errors"    = ["pseudonymize-enriched-errors", "Errors", "Sum", 1]
+      "enriched/throttles" = ["pseudonymize-enriched-throttles", "Throttles", "Sum", 1]
+      "enriched/duration"  = ["pseudonymize-enriched-duration", "Duration", "Maximum", 96000]
+      "bad_rows/errors"    = ["pseudonymize-bad-rows-errors", "Errors", "Sum", 1]
+      "bad_rows/throttles" = ["pseudonymize-bad-rows-throttles", "Throttles", "Sum", 1]
+      "bad_rows/duration"  = ["pseudonymize-bad-rows-duration", "Duration", "Maximum", 96000]
+    }
+    error_message = "Each function needs an Errors, a Throttles and a Duration alarm at 80% of its timeout."
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(var.alarm_actions) && a.ok_actions == toset(var.alarm_actions)])
+    error_message = "Alarms must notify the given actions when they fire and recover."
+  }
+}
+
+run "unknown_record_format_is_refused" {
+  command = plan
+
+  variables {
+    function_names = { json = "pseudonymize-json" }
+  }
+
+  expect_failures = [var.function_names]
+}
+
+run "timeout_beyond_firehose_limit_is_refused" {
+  command = plan
+
+  variables {
+    timeout_seconds = 600
+  }
+
+  expect_failures = [var.timeout_seconds]
+}
+
+run "a_hash_that_is_not_a_sha256_is_refused" {
+  command = plan
+
+  variables {
+    package_base64sha256 = "stand-in"
+  }
+
+  expect_failures = [var.package_base64sha256]
+}
