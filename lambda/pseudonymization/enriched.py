@@ -1,0 +1,79 @@
+"""RECORD_FORMAT=enriched: pseudonymize Snowplow enriched events (131 TSV fields a line)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import json_values
+from allowlist import Allowlist
+from errors import MalformedRecordError
+from event_fields import FIELD_COUNT, FIELD_NAMES, JSON_FIELDS
+from firehose import Transformed
+from pseudonym import Pseudonymizer
+
+#: JSON fields remembered whole (about 3 KB each): derived contexts, such as the ua-parser one,
+#: and many unstructured events repeat exactly, so their parse and walk are done once.
+JSON_CACHE_ENTRIES = 1024
+
+
+def enriched_transform(
+    allowlist: Allowlist,
+    pseudonymizer: Pseudonymizer,
+    field_names: Sequence[str] = FIELD_NAMES,
+) -> Callable[[str], Transformed]:
+    """Return ``transform(text)`` for records of enriched events.
+
+    Which fields to hash is decided once here, from the allowlist, not for every field of every
+    event: empty fields stay empty, kept fields stay, the JSON fields are parsed.
+    """
+    hashed = tuple(
+        index
+        for index, name in enumerate(field_names)
+        if name not in allowlist.keep_fields and name not in JSON_FIELDS
+    )
+    json_indexes = tuple(field_names.index(name) for name in JSON_FIELDS)
+    walk = json_values.leaf_pseudonymizer(allowlist, pseudonymizer)
+    # JSON text -> (its pseudonymized text, whether it parsed, how many values it pseudonymized)
+    json_cache: dict[str, tuple[str, bool, int]] = {}
+
+    def json_field(text: str) -> tuple[str, bool]:
+        """The pseudonymized JSON text, or the pseudonym of the whole text if it does not parse."""
+        cached = json_cache.get(text)
+        if cached is not None:
+            pseudonymizer.count += cached[2]
+            return cached[0], cached[1]
+        before = pseudonymizer.count
+        try:
+            result = json_values.dumps(walk(json_values.loads(text))), True
+        except (ValueError, RecursionError):
+            result = pseudonymizer(text), False
+        if len(json_cache) >= JSON_CACHE_ENTRIES:
+            json_cache.clear()
+        json_cache[text] = (*result, pseudonymizer.count - before)
+        return result
+
+    def transform(text: str) -> Transformed:
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the trailing newline is optional
+        if not lines:
+            raise MalformedRecordError("The record holds no enriched event.")
+        unparsable = 0
+        output = []
+        for number, line in enumerate(lines, start=1):
+            fields = line.split("\t")
+            if len(fields) != FIELD_COUNT:
+                raise MalformedRecordError(
+                    f"Line {number} of the record has {len(fields)} tab-separated fields; "
+                    f"an enriched event has {FIELD_COUNT}."
+                )
+            pseudonymizer.replace(fields, hashed)
+            for index in json_indexes:
+                if fields[index]:
+                    fields[index], parsed = json_field(fields[index])
+                    unparsable += not parsed
+            output.append("\t".join(fields))
+        output.append("")  # every line ends with a newline
+        return Transformed("\n".join(output), len(lines), unparsable)
+
+    return transform
