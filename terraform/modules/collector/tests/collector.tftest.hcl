@@ -351,11 +351,17 @@ run "user_data_writes_the_config_and_runs_the_pinned_image" {
   command = apply
 
   assert {
+    condition     = aws_launch_template.this.user_data == base64gzip(local.user_data)
+    error_message = "The launch template must carry the rendered boot script, gzip-compressed."
+  }
+
+  assert {
     condition = alltrue([
-      strcontains(base64decode(aws_launch_template.this.user_data), base64encode(var.config)),
-      strcontains(base64decode(aws_launch_template.this.user_data), "readonly image='snowplow/scala-stream-collector-kinesis:3.2.0'"),
-      strcontains(base64decode(aws_launch_template.this.user_data), "awslogs-group=/snowplow/snowplow-collector"),
-      strcontains(base64decode(aws_launch_template.this.user_data), "--config /snowplow/config/collector.hocon"),
+      startswith(local.user_data, "#!/bin/bash\n"),
+      strcontains(local.user_data, "\n${base64encode(var.config)}\n"),
+      strcontains(local.user_data, "readonly image='snowplow/scala-stream-collector-kinesis:3.2.0'"),
+      strcontains(local.user_data, "--log-opt 'awslogs-group=/snowplow/snowplow-collector'"),
+      strcontains(local.user_data, "\"$image\" --config /snowplow/config/collector.hocon"),
     ])
     error_message = "The user data must write the given config and run the given image with its logs in the module's log group."
   }
