@@ -1,0 +1,136 @@
+"""The salt from Secrets Manager (moto): found, missing, empty, access denied, TTL refresh."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+from errors import SaltUnavailableError
+from salt import SaltCache, fetch_salt
+
+from .conftest import REGION, SALT, SALT_TEXT, SECRET_NAME
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_found_by_name_and_by_arn(aws: Any) -> None:
+    arn = aws.create_secret(Name=SECRET_NAME, SecretString=SALT_TEXT)["ARN"]
+    assert fetch_salt(SECRET_NAME) == SALT
+    assert fetch_salt(arn) == SALT, "an ARN works too (its region is used)"
+
+
+def test_missing(aws: Any) -> None:
+    with pytest.raises(SaltUnavailableError, match="does not exist") as raised:
+        fetch_salt("no/such/secret")
+    assert "no/such/secret" in str(raised.value)
+
+
+def test_a_secret_without_a_value(aws: Any) -> None:
+    aws.create_secret(Name=SECRET_NAME)
+    with pytest.raises(SaltUnavailableError, match="no current value"):
+        fetch_salt(SECRET_NAME)
+
+
+def test_a_binary_secret_has_no_secret_string(aws: Any) -> None:
+    aws.create_secret(Name=SECRET_NAME, SecretBinary=b"binary salt")
+    with pytest.raises(SaltUnavailableError, match="no SecretString or an empty one"):
+        fetch_salt(SECRET_NAME)
+
+
+def test_access_denied(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto enforces IAM once an identity without secretsmanager:GetSecretValue is used."""
+    import boto3  # noqa: PLC0415
+    from moto.core import set_initial_no_auth_action_count  # noqa: PLC0415
+
+    iam = boto3.client("iam", region_name=REGION)
+    aws.create_secret(Name=SECRET_NAME, SecretString=SALT_TEXT)
+    iam.create_user(UserName="pseudonymization-lambda")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+    }
+    iam.put_user_policy(
+        UserName="pseudonymization-lambda",
+        PolicyName="no-secrets",
+        PolicyDocument=json.dumps(policy),
+    )
+    key = iam.create_access_key(UserName="pseudonymization-lambda")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+
+    @set_initial_no_auth_action_count(0)
+    def fetch() -> bytes:
+        return fetch_salt(SECRET_NAME)
+
+    with pytest.raises(SaltUnavailableError, match="access denied") as raised:
+        fetch()
+    assert SALT_TEXT not in str(raised.value)
+
+
+def test_no_secret_id_is_an_error() -> None:
+    for missing in (None, ""):
+        with pytest.raises(SaltUnavailableError, match="SALT_SECRET_ID is not set"):
+            SaltCache(fetch=lambda _: b"unused").get(missing, 60)
+
+
+def test_fetched_once_then_again_after_the_ttl(aws: Any) -> None:
+    arn = aws.create_secret(Name=SECRET_NAME, SecretString="first salt")["ARN"]
+    clock = Clock()
+    cache = SaltCache(clock=clock)
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"first salt"
+    aws.put_secret_value(SecretId=arn, SecretString="second salt")
+    clock.now += 299
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"first salt", "cached within the TTL"
+    clock.now += 1
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"second salt", "refreshed after it"
+
+
+def test_a_failed_refresh_raises_instead_of_using_the_old_salt(aws: Any) -> None:
+    arn = aws.create_secret(Name=SECRET_NAME, SecretString=SALT_TEXT)["ARN"]
+    clock = Clock()
+    cache = SaltCache(clock=clock)
+    assert cache.get(SECRET_NAME, ttl_seconds=60) == SALT
+    aws.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    clock.now += 61
+    with pytest.raises(SaltUnavailableError):
+        cache.get(SECRET_NAME, ttl_seconds=60)
+    with pytest.raises(SaltUnavailableError):
+        cache.get(SECRET_NAME, ttl_seconds=60)
+
+
+def test_another_secret_id_is_fetched_at_once() -> None:
+    fetched: list[str] = []
+
+    def fetch(secret_id: str) -> bytes:
+        fetched.append(secret_id)
+        return secret_id.encode()
+
+    cache = SaltCache(fetch=fetch, clock=Clock())
+    assert cache.get("a", 600) == b"a"
+    assert cache.get("b", 600) == b"b"
+    assert cache.get("b", 600) == b"b"
+    assert fetched == ["a", "b"]
+
+
+def test_boto3_is_imported_only_when_the_salt_is_fetched() -> None:
+    import subprocess  # noqa: PLC0415
+
+    from snowplow_infra.paths import LAMBDA_SOURCE_DIR  # noqa: PLC0415
+
+    code = "import sys, handler; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=LAMBDA_SOURCE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert output.split() == ["False", "False"]
