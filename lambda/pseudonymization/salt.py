@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 from errors import SaltUnavailableError
 
+_ACCESS_DENIED = "cannot be read: access denied"
 _REASONS = {
-    "ResourceNotFoundException": "does not exist",
-    "AccessDeniedException": "cannot be read: access denied",
+    "ResourceNotFoundException": "does not exist or has no current value",
+    "AccessDeniedException": _ACCESS_DENIED,
+    "AccessDenied": _ACCESS_DENIED,
     "DecryptionFailure": "cannot be decrypted with its KMS key",
     "InvalidRequestException": "cannot be read (it may be scheduled for deletion)",
 }
@@ -29,7 +31,9 @@ def fetch_salt(secret_id: str) -> bytes:
         response = client.get_secret_value(SecretId=secret_id)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "an unknown error")
-        reason = _REASONS.get(code, f"cannot be read ({code})")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        reason = _REASONS.get(code) or (_ACCESS_DENIED if status == 403 else None)
+        reason = reason or f"cannot be read ({code})"
         raise SaltUnavailableError(f"The salt secret {secret_id!r} {reason}.") from error
     except BotoCoreError as error:
         raise SaltUnavailableError(
