@@ -1,3 +1,9 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
 resource "aws_kinesis_stream" "this" {
   name                = var.name
   retention_period    = var.retention_hours

@@ -5,7 +5,9 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  log_group_arn_prefix = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda"
+  arn_suffix           = "${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  log_group_arn_prefix = "arn:${data.aws_partition.current.partition}:logs:${local.arn_suffix}:log-group:/aws/lambda"
+  function_arn_prefix  = "arn:${data.aws_partition.current.partition}:lambda:${local.arn_suffix}:function"
 
   # Built with jsonencode() rather than aws_iam_policy_document so that tests can decode them.
   assume_role_policy = {

@@ -3,9 +3,12 @@ output "function_names" {
   value       = { for format, f in aws_lambda_function.this : format => f.function_name }
 }
 
+# Built from their parts, so they are known when planning (a reviewer sees which function each
+# delivery stream invokes); depends_on still makes every caller wait for the functions.
 output "function_arns" {
   description = "Unqualified function ARNs keyed by record format: what a Firehose processor invokes."
-  value       = { for format, f in aws_lambda_function.this : format => f.arn }
+  value       = { for format, name in var.function_names : format => "${local.function_arn_prefix}:${name}" }
+  depends_on  = [aws_lambda_function.this]
 }
 
 output "salt_secret_arn" {

@@ -169,6 +169,7 @@ resource "aws_s3_bucket_logging" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  # checkov:skip=CKV_AWS_300: Every rule aborts incomplete multipart uploads (abort_incomplete_multipart_upload_days, 7 unless set; asserted by the tests); checkov cannot follow rules passed through a caller's for_each.
   count = length(var.lifecycle_rules) == 0 ? 0 : 1
 
   bucket = aws_s3_bucket.this.id

@@ -1,10 +1,10 @@
-# name and arn resolve only once the bucket is fully configured (private, encrypted, with its
-# policy), so that nothing the caller wires to them (a delivery stream, a log source) writes into
-# a bucket that is not ready yet.
+# name and arn are known when planning (a reviewer sees which bucket a writer uses), but resolve
+# only once the bucket is fully configured (private, encrypted, with its policy), so that nothing
+# wired to them (a delivery stream, a log source) writes into a bucket that is not ready yet.
 
 output "name" {
   description = "Name of the bucket."
-  value       = aws_s3_bucket.this.id
+  value       = aws_s3_bucket.this.bucket
   depends_on = [
     aws_s3_bucket_policy.this,
     aws_s3_bucket_server_side_encryption_configuration.this,
@@ -14,8 +14,9 @@ output "name" {
 
 output "arn" {
   description = "ARN of the bucket."
-  value       = aws_s3_bucket.this.arn
+  value       = local.bucket_arn
   depends_on = [
+    aws_s3_bucket.this,
     aws_s3_bucket_policy.this,
     aws_s3_bucket_server_side_encryption_configuration.this,
     aws_s3_bucket_versioning.this,

@@ -1,4 +1,17 @@
-mock_provider "aws" {}
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "111122223333" }
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-east-1" }
+  }
+}
 
 variables {
   name            = "snowplow-raw-good"
@@ -32,6 +45,10 @@ run "on_demand_encrypted_with_the_given_key" {
   assert {
     condition     = length(terraform_data.prevent_destroy) == 1
     error_message = "The stream must be guarded against destruction by default."
+  }
+  assert {
+    condition     = output.arn == "arn:aws:kinesis:us-east-1:111122223333:stream/snowplow-raw-good"
+    error_message = "The ARN must be known when planning, so that consumers' plans show which stream they read."
   }
 }
 

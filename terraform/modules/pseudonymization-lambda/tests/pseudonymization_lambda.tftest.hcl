@@ -55,6 +55,19 @@ run "one_function_per_record_format_from_the_same_package" {
   }
 }
 
+run "function_arns_are_known_when_planning" {
+  command = plan
+
+  assert {
+    condition = (
+      output.function_arns.enriched == "arn:aws:lambda:us-east-1:111122223333:function:pseudonymize-enriched" &&
+      output.function_arns.bad_rows == "arn:aws:lambda:us-east-1:111122223333:function:pseudonymize-bad-rows" &&
+      length(output.function_arns) == 2
+    )
+    error_message = "Function ARNs must be known when planning, so that a delivery stream's plan shows which function it invokes."
+  }
+}
+
 run "salt_secret_is_created_without_a_value" {
   command = plan
 

@@ -62,6 +62,10 @@ run "data_bucket_is_private_versioned_and_kms_encrypted" {
     condition     = length(terraform_data.prevent_destroy) == 1
     error_message = "The bucket must be guarded against destruction by default."
   }
+  assert {
+    condition     = output.name == "example-events" && output.arn == "arn:aws:s3:::example-events"
+    error_message = "Name and ARN must be known when planning, so that writers' plans show which bucket they use."
+  }
 }
 
 run "policy_denies_plain_http_and_other_encryption" {
