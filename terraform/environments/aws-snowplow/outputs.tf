@@ -1,0 +1,37 @@
+# --- data path (KMS keys, streams, buckets, pseudonymization, delivery) ---
+
+output "kms_key_arns" {
+  description = "KMS key ARNs keyed by purpose: streams, storage, secrets, logs."
+  value       = { for k, key in module.kms_key : k => key.arn }
+}
+
+output "stream_names" {
+  description = "Kinesis stream names keyed by role (raw_good, raw_bad, enriched_good, enriched_bad)."
+  value       = { for k, s in module.stream : k => s.name }
+}
+
+output "bucket_names" {
+  description = "S3 bucket names keyed by role (events, access_logs)."
+  value       = { for k, b in module.bucket : k => b.name }
+}
+
+output "pseudonymization" {
+  description = "The pseudonymization functions keyed by record format, and the ARN of the salt secret whose value is set out of band."
+  value = {
+    function_names  = module.pseudonymization.function_names
+    salt_secret_arn = module.pseudonymization.salt_secret_arn
+  }
+}
+
+output "delivery_streams" {
+  description = "Firehose delivery streams keyed by role: name, source stream, bucket, the fixed prefix of delivered objects and of failed (raw) records, and the processor buffer."
+  value = { for k, d in module.delivery : k => {
+    name                              = d.name
+    source_stream                     = module.stream[local.pipeline.delivery[k].source].name
+    bucket                            = module.bucket["events"].name
+    prefix                            = d.prefix
+    error_prefix                      = d.error_prefix
+    processor_buffer_size_mb          = d.processor_buffer_size_mb
+    processor_buffer_interval_seconds = d.processor_buffer_interval_seconds
+  } }
+}

@@ -1,0 +1,68 @@
+# --- data path (KMS keys, streams, buckets, pseudonymization, delivery) ---
+
+variable "artifacts_dir" {
+  description = "Folder with the build output Terraform reads (lambda/pseudonymization.zip and its .base64sha256, config/aws-snowplow/...). null: the repository's build/ folder, where `make lambda configs` writes."
+  type        = string
+  default     = null
+}
+
+variable "prevent_destroy" {
+  description = "Guard the stateful resources (KMS keys, streams, buckets, the salt secret) so that Terraform refuses any plan that destroys or replaces them. Only a throwaway environment (the local demo) turns it off; docs/data-path.md explains how to lift it on a live one."
+  type        = bool
+  default     = true
+}
+
+variable "stream_capacity" {
+  description = "Capacity of the Kinesis streams, keyed like pipeline.yaml's streams (raw_good, raw_bad, enriched_good, enriched_bad): { mode = \"PROVISIONED\", shard_count = N } or { mode = \"ON_DEMAND\" }. Streams not listed are ON_DEMAND."
+  type = map(object({
+    mode        = string
+    shard_count = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for role in keys(var.stream_capacity) : contains(["raw_good", "raw_bad", "enriched_good", "enriched_bad"], role)])
+    error_message = "stream_capacity keys must be stream roles of pipeline.yaml: raw_good, raw_bad, enriched_good, enriched_bad."
+  }
+}
+
+variable "processor_buffer" {
+  description = "The Firehose processor buffer of every delivery stream: size in MB and interval in seconds. 0.5 MB keeps the Lambda's response under 6 MB for up to 8.6x growth; 30 s halves the wait on quiet streams (docs/pseudonymization.md, 'Size arithmetic')."
+  type = object({
+    size_mb          = number
+    interval_seconds = number
+  })
+  default = { size_mb = 0.5, interval_seconds = 30 }
+}
+
+variable "break_glass_role_name" {
+  description = "Name (with its path, if any) of the IAM role that alone may read the raw records under processing-failed/ in the events bucket. The role is managed outside this repository; it needs its own s3:GetObject and kms:Decrypt (storage key) permissions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", var.break_glass_role_name))
+    error_message = "break_glass_role_name must be an IAM role name, optionally with its path (e.g. aws-reserved/sso.amazonaws.com/AWSReservedSSO_BreakGlass_0123456789abcdef), without the ARN prefix."
+  }
+}
+
+variable "processing_failed_retention_days" {
+  description = "Days the raw records under processing-failed/ are kept before S3 deletes them: the shortest retention in the pipeline, long enough to investigate and re-drive a failure."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.processing_failed_retention_days >= 1 && var.processing_failed_retention_days <= 30 && floor(var.processing_failed_retention_days) == var.processing_failed_retention_days
+    error_message = "processing_failed_retention_days must be a whole number from 1 to 30."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Days the S3 server access logs and load balancer access logs are kept (they hold client IP addresses)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.access_log_retention_days >= 1 && floor(var.access_log_retention_days) == var.access_log_retention_days
+    error_message = "access_log_retention_days must be a whole number of at least 1."
+  }
+}
