@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from snowplow_infra import (
     doctor,
     package_lambda,
+    plan,
     plan_report,
     render_configs,
     terraform_check,
@@ -23,6 +24,7 @@ SUBCOMMANDS = (
     plan_report,
     package_lambda,
     render_configs,
+    plan,
 )
 
 
