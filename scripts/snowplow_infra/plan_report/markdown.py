@@ -23,6 +23,7 @@ from snowplow_infra.plan_report.values import (
     format_path,
     policy_documents,
     render,
+    unknown_policy_attributes,
 )
 
 VALUE_LIMIT = 120
@@ -47,8 +48,9 @@ def render_review(plan: Plan, verdict: Verdict | None = None) -> str:
         lines += ["No changes: the infrastructure matches the configuration.", ""]
     known = {kind for kind, _, _ in SECTIONS}
     for kind, heading, meaning in SECTIONS:
-        lines += _section(kind, heading, meaning, [c for c in changes if c.kind == kind])
+        lines += _section(plan, kind, heading, meaning, [c for c in changes if c.kind == kind])
     lines += _section(
+        plan,
         "other",
         "Other actions",
         "Actions this report does not know; read them in the plan itself.",
@@ -119,13 +121,15 @@ def _describe_md(change: ResourceChange) -> str:
     return code(change.address) + text[len(change.address) :]
 
 
-def _section(kind: str, heading: str, meaning: str, changes: Sequence[ResourceChange]) -> list[str]:
+def _section(
+    plan: Plan, kind: str, heading: str, meaning: str, changes: Sequence[ResourceChange]
+) -> list[str]:
     if not changes:
         return []
     lines = [f"### {heading} ({len(changes)})", "", meaning, ""]
     for module, members in _by_module(changes):
         if kind == "create":
-            lines += _collapsed_module(module, members)
+            lines += _collapsed_module(plan, module, members)
             continue
         lines += [f"#### {_module_label(module)}", ""]
         lines += _table(kind, members)
@@ -284,7 +288,7 @@ def _json_block(value: Any, caption: str = "") -> list[str]:
     ]
 
 
-def _collapsed_module(module: str, changes: Sequence[ResourceChange]) -> list[str]:
+def _collapsed_module(plan: Plan, module: str, changes: Sequence[ResourceChange]) -> list[str]:
     summary = f"{_module_label_html(module)}: {_count(len(changes), 'resource')}"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     lines += _table("create", changes)
@@ -293,6 +297,10 @@ def _collapsed_module(module: str, changes: Sequence[ResourceChange]) -> list[st
             change.after, change.after_sensitive, change.after_unknown
         ):
             lines += _policy_lines(f"{_label(change)}.{format_path(path)}", None, document)
+        for attribute in unknown_policy_attributes(change.after_unknown):
+            if plan.configures(change, attribute):
+                name = code(f"{_label(change)}.{attribute}")
+                lines += [f"Policy {name} is known only after apply.", ""]
     return [*lines, "</details>", ""]
 
 

@@ -81,6 +81,20 @@ class Plan:
     complete: bool = True
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
+    def configures(self, change: ResourceChange, attribute: str) -> bool:
+        """True when the configuration sets this top-level argument of the resource."""
+        module = (self.raw.get("configuration") or {}).get("root_module") or {}
+        for name in re.findall(r"module\.([A-Za-z0-9_-]+)", change.module_address):
+            module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
+        for resource in module.get("resources") or []:
+            if (resource.get("mode"), resource.get("type"), resource.get("name")) == (
+                change.mode,
+                change.type,
+                change.name,
+            ):
+                return attribute in (resource.get("expressions") or {})
+        return False
+
 
 def load_plan(path: Path) -> Plan:
     """Read a plan JSON file; raise PlanError with a sentence naming the file and the problem."""

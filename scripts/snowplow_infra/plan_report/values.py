@@ -196,3 +196,10 @@ def policy_documents(value: Any, sensitive: Any, unknown: Any) -> list[tuple[Pat
 
     visit((), value, sensitive, unknown)
     return found
+
+
+def unknown_policy_attributes(unknown: Any) -> list[str]:
+    """Top-level policy attributes (``policy``, ``assume_role_policy``) known only after apply."""
+    if not isinstance(unknown, dict):
+        return []
+    return [k for k, v in unknown.items() if v is True and k in ("policy", "assume_role_policy")]
