@@ -59,6 +59,10 @@ lambda: setup ## Build build/lambda/pseudonymization.zip (reproducible) and its 
 configs: setup ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
 	$(CLI) render-configs
 
+.PHONY: plan
+plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
+	$(CLI) plan --env aws-snowplow
+
 clean: ## Remove build output, virtualenvs and terraform working folders
 	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
