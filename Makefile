@@ -9,7 +9,7 @@ CLI := $(BIN)/snowplow-infra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint pytest terraform-check checkov clean lambda configs
+.PHONY: help setup test lint pytest terraform-check checkov clean lambda configs bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ lambda: setup ## Build build/lambda/pseudonymization.zip (reproducible) and its 
 
 configs: setup ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
 	$(CLI) render-configs
+
+bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up
+	$(BIN)/python benchmarks/bench_pseudonymization.py
 
 .PHONY: plan
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
