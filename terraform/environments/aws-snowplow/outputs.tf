@@ -35,3 +35,20 @@ output "delivery_streams" {
     processor_buffer_interval_seconds = d.processor_buffer_interval_seconds
   } }
 }
+
+# --- operations (monitoring, Snowflake access) ---
+
+output "snowflake_storage_aws_role_arn" {
+  description = "STORAGE_AWS_ROLE_ARN for CREATE STORAGE INTEGRATION (docs/snowflake.md); known before the role exists."
+  value       = module.snowflake_access.role_arn
+}
+
+output "snowflake_storage_allowed_locations" {
+  description = "STORAGE_ALLOWED_LOCATIONS, and each stage's URL, keyed by delivery stream (enriched_good, enriched_bad, raw_bad)."
+  value       = module.snowflake_access.storage_allowed_locations
+}
+
+output "snowflake_storage_blocked_locations" {
+  description = "STORAGE_BLOCKED_LOCATIONS: the processing-failed prefixes Snowflake must never read."
+  value       = module.snowflake_access.storage_blocked_locations
+}

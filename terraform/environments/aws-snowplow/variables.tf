@@ -66,3 +66,20 @@ variable "access_log_retention_days" {
     error_message = "access_log_retention_days must be a whole number of at least 1."
   }
 }
+
+# --- operations (monitoring, Snowflake access) ---
+
+variable "snowflake_storage_integration" {
+  description = "The Snowflake storage integration's identity, from `DESC INTEGRATION`: { iam_user_arn = STORAGE_AWS_IAM_USER_ARN, external_id = STORAGE_AWS_EXTERNAL_ID }. null until the integration exists; the role it assumes is created once this is set (docs/snowflake.md, order of operations)."
+  type = object({
+    iam_user_arn = string
+    external_id  = string
+  })
+  default = null
+}
+
+variable "snowpipe_sqs_queue_arn" {
+  description = "The Snowpipe SQS queue ARN (`notification_channel` in SHOW PIPES). null until the pipes exist; the bucket notification is created once this is set (docs/snowflake.md)."
+  type        = string
+  default     = null
+}
