@@ -95,15 +95,16 @@ def transform_records(
         try:
             if not isinstance(data, str):
                 raise MalformedRecordError("The record has no base64 data.")
-            # Strict base64 (binascii.Error is a ValueError), then strict UTF-8 (ValueError too).
+            # Strict base64 (binascii.Error) and strict UTF-8 (UnicodeError) both raise ValueError,
+            # on the way in and on the way out (a kept JSON string with a lone surrogate escape).
             text = binascii.a2b_base64(data, strict_mode=True).decode("utf-8")
             transformed = transform(text)
+            encoded = binascii.b2a_base64(transformed.text.encode("utf-8"), newline=False)
         except (MalformedRecordError, ValueError):
             echoed = data if isinstance(data, str) else ""
             outputs.append({"recordId": record_id, "result": PROCESSING_FAILED, "data": echoed})
             size += _FAILED_BYTES + _json_string_bytes(echoed)
         else:
-            encoded = binascii.b2a_base64(transformed.text.encode("utf-8"), newline=False)
             outputs.append({"recordId": record_id, "result": OK, "data": encoded.decode("ascii")})
             size += _OK_BYTES + len(encoded)
             ok += 1

@@ -106,3 +106,25 @@ def test_ok_data_is_the_base64_of_the_transformed_text() -> None:
         [{"recordId": "1", "data": b64("\u00e9")}], lambda text: Transformed(text + "!\n", 1, 0)
     )
     assert base64.b64decode(batch.records[0]["data"]).decode() == "\u00e9!\n"
+
+
+def test_lone_surrogate_escapes_never_fail_the_batch() -> None:
+    """A JSON escape of half a UTF-16 pair cannot be written as UTF-8: hashed or failed alone."""
+    hashed = '{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":{"name":"\\ud800"}}'
+    web_page = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+    kept = '{"schema":"' + web_page + '","data":{"id":"\\ud800"}}'
+    lines = [enriched_line({"unstruct_event": text}) for text in (hashed, kept)]
+    event = firehose_event([line.encode() for line in lines])
+    transform = enriched_transform(load_allowlist(), Pseudonymizer(SALT))
+    batch = transform_records(event["records"], transform)
+    assert [r["result"] for r in batch.records] == ["Ok", "ProcessingFailed"]
+    assert batch.unparsable_json == 1, (
+        "the field that cannot be hashed leaf by leaf is hashed whole"
+    )
+    schema = "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/2-0-0"
+    bad_row = '{"schema":"' + schema + '","data":{"payload":"\\udfff"}}'
+    rows = transform_records(
+        firehose_event([bad_row.encode()])["records"],
+        bad_rows_transform(load_allowlist(), Pseudonymizer(SALT)),
+    )
+    assert [r["result"] for r in rows.records] == ["ProcessingFailed"]
