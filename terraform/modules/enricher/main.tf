@@ -91,7 +91,7 @@ resource "aws_dynamodb_table" "leases" {
   name                        = var.app_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "leaseKey"
-  deletion_protection_enabled = var.deletion_protection
+  deletion_protection_enabled = var.prevent_destroy
 
   attribute {
     name = "leaseKey"
@@ -112,6 +112,19 @@ resource "aws_dynamodb_table" "leases" {
       condition     = can(regex("\"?appName\"?\\s*[:=]\\s*\"${var.app_name}\"", var.config))
       error_message = "The enrich configuration's appName is not \"${var.app_name}\", the lease table's name; the rendered configuration is stale or from another environment. Run `make configs` and plan again."
     }
+  }
+}
+
+# lifecycle.prevent_destroy cannot take a variable, so the guard is a resource replaced whenever the
+# table is: a plan that destroys or replaces the table must destroy the guard, and Terraform refuses
+# it. The same guard as the data path's stateful resources (docs/data-path.md).
+resource "terraform_data" "prevent_destroy" {
+  count = var.prevent_destroy ? 1 : 0
+
+  triggers_replace = [aws_dynamodb_table.leases.arn]
+
+  lifecycle {
+    prevent_destroy = true
   }
 }
 

@@ -182,8 +182,8 @@ variable "lease_table_kms_key_arn" {
   }
 }
 
-variable "deletion_protection" {
-  description = "Turn on the lease table's deletion protection: losing it loses every shard checkpoint, and Enrich would then reprocess the raw stream from its initial position. Only a throw-away environment sets false."
+variable "prevent_destroy" {
+  description = "Guard the lease table, which holds every shard's checkpoint (without it Enrich would reprocess raw-good from its initial position): Terraform refuses any plan that destroys or replaces it (the guard of docs/data-path.md), and DynamoDB's deletion protection refuses a deletion from anywhere else. Only a throwaway environment sets false."
   type        = bool
   default     = true
 }

@@ -54,6 +54,8 @@ variables {
   streams_kms_key_arn        = "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555"
   lease_table_kms_key_arn    = "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555"
   logs_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000"
+  # The runs that apply must be able to tear down; "lease_table_is_guarded..." plans with the guard.
+  prevent_destroy = false
 }
 
 run "launch_template_requires_imdsv2_and_encrypts_the_root_volume" {
@@ -97,8 +99,12 @@ run "burstable_instance_types_are_refused" {
   expect_failures = [var.instance_type]
 }
 
-run "lease_table_is_named_by_the_app_name_on_demand_recoverable_and_encrypted" {
+run "lease_table_is_named_by_the_app_name_on_demand_recoverable_encrypted_and_guarded" {
   command = plan
+
+  variables {
+    prevent_destroy = true
+  }
 
   assert {
     condition = alltrue([
@@ -109,8 +115,18 @@ run "lease_table_is_named_by_the_app_name_on_demand_recoverable_and_encrypted" {
       aws_dynamodb_table.leases.server_side_encryption[0].enabled,
       aws_dynamodb_table.leases.server_side_encryption[0].kms_key_arn == var.lease_table_kms_key_arn,
       aws_dynamodb_table.leases.deletion_protection_enabled,
+      length(terraform_data.prevent_destroy) == 1,
     ])
-    error_message = "The lease table must be the KCL app name, on demand, with PITR, SSE under the given key and deletion protection."
+    error_message = "The lease table must be the KCL app name, on demand, with PITR, SSE under the given key, deletion protection and the prevent_destroy guard."
+  }
+}
+
+run "a_throwaway_environment_can_drop_the_lease_table" {
+  command = plan
+
+  assert {
+    condition     = !aws_dynamodb_table.leases.deletion_protection_enabled && length(terraform_data.prevent_destroy) == 0
+    error_message = "prevent_destroy = false must leave the lease table deletable."
   }
 }
 
