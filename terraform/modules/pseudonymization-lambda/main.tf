@@ -145,9 +145,11 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_size_mb
   timeout          = var.timeout_seconds
 
+  # The secret's name (not its ARN, which ends in a random suffix) keeps both values known when
+  # planning, so the plan shows which salt and which rules each function uses.
   environment {
     variables = {
-      SALT_SECRET_ID = aws_secretsmanager_secret.salt.arn
+      SALT_SECRET_ID = aws_secretsmanager_secret.salt.name
       RECORD_FORMAT  = each.key
     }
   }

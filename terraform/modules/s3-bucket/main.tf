@@ -26,33 +26,20 @@ locals {
     Condition = { Bool = { "aws:SecureTransport" = "false" } }
   }
 
-  # Default encryption encrypts every upload that asks for nothing; these deny the uploads that ask
-  # for something else (another algorithm, another key), so no object can end up encrypted any
-  # other way. See README.md, "Encryption".
-  encryption_statements = concat(
-    [{
-      Sid       = "DenyUploadsWithAnotherEncryption"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:PutObject"
-      Resource  = "${local.bucket_arn}/*"
-      Condition = {
-        StringNotEquals = { "s3:x-amz-server-side-encryption" = local.sse_algorithm }
-        Null            = { "s3:x-amz-server-side-encryption" = "false" }
-      }
-    }],
-    local.is_log_sink ? [] : [{
-      Sid       = "DenyUploadsWithAnotherKmsKey"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:PutObject"
-      Resource  = "${local.bucket_arn}/*"
-      Condition = {
-        StringNotEquals = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = var.kms_key_arn }
-        Null            = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "false" }
-      }
-    }],
-  )
+  # Default encryption encrypts every upload that asks for nothing; this denies the uploads that
+  # ask for another algorithm, so no object can end up encrypted any other way. See README.md,
+  # "Encryption".
+  encryption_statement = {
+    Sid       = "DenyUploadsWithAnotherEncryption"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "s3:PutObject"
+    Resource  = "${local.bucket_arn}/*"
+    Condition = {
+      StringNotEquals = { "s3:x-amz-server-side-encryption" = local.sse_algorithm }
+      Null            = { "s3:x-amz-server-side-encryption" = "false" }
+    }
+  }
 
   restricted_read_statements = [for index, r in var.read_restricted_prefixes : {
     Sid       = "OnlyNamedPrincipalsRead${index}"
@@ -90,8 +77,7 @@ locals {
   policy = {
     Version = "2012-10-17"
     Statement = concat(
-      [local.tls_statement],
-      local.encryption_statements,
+      [local.tls_statement, local.encryption_statement],
       local.restricted_read_statements,
       local.log_delivery_statements,
     )

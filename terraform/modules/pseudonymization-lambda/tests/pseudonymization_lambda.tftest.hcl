@@ -37,8 +37,8 @@ run "one_function_per_record_format_from_the_same_package" {
 
   assert {
     condition = jsonencode({ for format, f in aws_lambda_function.this : format => f.environment[0].variables }) == jsonencode({
-      enriched = { SALT_SECRET_ID = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf", RECORD_FORMAT = "enriched" }
-      bad_rows = { SALT_SECRET_ID = "arn:aws:secretsmanager:us-east-1:111122223333:secret:snowplow/salt-AbCdEf", RECORD_FORMAT = "bad_rows" }
+      enriched = { SALT_SECRET_ID = "snowplow/salt", RECORD_FORMAT = "enriched" }
+      bad_rows = { SALT_SECRET_ID = "snowplow/salt", RECORD_FORMAT = "bad_rows" }
     })
     error_message = "Each function must get the shared salt secret and its own RECORD_FORMAT, and nothing else."
   }
