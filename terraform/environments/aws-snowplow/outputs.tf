@@ -52,3 +52,10 @@ output "snowflake_storage_blocked_locations" {
   description = "STORAGE_BLOCKED_LOCATIONS: the processing-failed prefixes Snowflake must never read."
   value       = module.snowflake_access.storage_blocked_locations
 }
+
+# --- compute (collector, enricher) ---
+
+output "collector_dns_name" {
+  description = "DNS name of the collector's load balancer: point the collector hostname (the certificate's name) at it."
+  value       = module.collector.dns_name
+}

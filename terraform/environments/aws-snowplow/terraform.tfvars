@@ -8,3 +8,20 @@ break_glass_role_name = "snowplow-break-glass"
 # of docs/snowflake.md, "Order of operations". Until then no role and no notification exist.
 snowflake_storage_integration = null
 snowpipe_sqs_queue_arn        = null
+
+# --- compute (collector, enricher) ---
+# The production account's existing network and the collector certificate. This repository cannot
+# look them up: the ids below are AWS's documentation examples (account 123456789012), well-formed
+# so that `make plan` and CI's plan run, and must be replaced with the production account's ids
+# before the first apply (an apply with them fails at the first resource that uses one).
+vpc_id             = "vpc-0123456789abcdef0"
+public_subnet_ids  = ["subnet-0123456789abcdef1", "subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+private_subnet_ids = ["subnet-0fedcba9876543211", "subnet-0fedcba9876543212", "subnet-0fedcba9876543213"]
+certificate_arn    = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+# Every browser running GitLab.com sends events to the collector, so it is open to the internet;
+# the load balancer only speaks HTTPS (80 redirects) and the instances only admit the load balancer.
+collector_ingress_cidr_blocks = ["0.0.0.0/0"]
+
+collector_instance_type = "c6i.large"
+enricher_instance_type  = "c6i.xlarge"

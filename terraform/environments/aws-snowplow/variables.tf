@@ -83,3 +83,40 @@ variable "snowpipe_sqs_queue_arn" {
   type        = string
   default     = null
 }
+
+# --- compute (collector, enricher) ---
+
+variable "vpc_id" {
+  description = "The existing VPC the collector's load balancer and both fleets run in."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Public subnets of vpc_id, in at least two Availability Zones, for the collector's internet-facing load balancer."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets of vpc_id, one per Availability Zone, for the collector and enricher instances. They need outbound HTTPS (NAT gateway or VPC endpoints)."
+  type        = list(string)
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate (same region) for the collector's HTTPS listener: the collector hostname GitLab.com sends events to."
+  type        = string
+}
+
+variable "collector_ingress_cidr_blocks" {
+  description = "IPv4 CIDR blocks allowed to reach the collector's load balancer on 443 (and 80, which only redirects to HTTPS)."
+  type        = list(string)
+}
+
+variable "collector_instance_type" {
+  description = "Instance type of the collector fleet (not burstable)."
+  type        = string
+}
+
+variable "enricher_instance_type" {
+  description = "Instance type of the enricher fleet (not burstable; Enrich is the pipeline's CPU-heavy stage)."
+  type        = string
+}
