@@ -11,9 +11,11 @@ from event_fields import FIELD_COUNT, FIELD_NAMES, JSON_FIELDS
 from firehose import Transformed
 from pseudonym import Pseudonymizer
 
-#: JSON fields remembered whole (about 3 KB each): derived contexts, such as the ua-parser one,
-#: and many unstructured events repeat exactly, so their parse and walk are done once.
+#: JSON fields remembered whole: derived contexts, such as the ua-parser one, and the contexts of
+#: the events of one page view repeat exactly, so their parse and walk are done once. Fields
+#: longer than JSON_CACHE_MAX_LENGTH are not remembered (the cache stays under about 12 MB).
 JSON_CACHE_ENTRIES = 1024
+JSON_CACHE_MAX_LENGTH = 4096
 
 
 def enriched_transform(
@@ -47,9 +49,10 @@ def enriched_transform(
             result = json_values.dumps(walk(json_values.loads(text))), True
         except (ValueError, RecursionError):
             result = pseudonymizer(text), False
-        if len(json_cache) >= JSON_CACHE_ENTRIES:
-            json_cache.clear()
-        json_cache[text] = (*result, pseudonymizer.count - before)
+        if len(text) <= JSON_CACHE_MAX_LENGTH:
+            if len(json_cache) >= JSON_CACHE_ENTRIES:
+                json_cache.clear()
+            json_cache[text] = (*result, pseudonymizer.count - before)
         return result
 
     def transform(text: str) -> Transformed:

@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import Sequence
 
 DEFAULT_CACHE_ENTRIES = 32_768
+#: Longer values are pseudonymized but not remembered, so the cache stays under about 40 MB.
+MAX_CACHED_VALUE_LENGTH = 1024
 
 
 class Pseudonymizer:
@@ -15,8 +17,9 @@ class Pseudonymizer:
     key (the inner and outer padded keys): each value costs two ``copy()`` calls and two updates,
     not a new HMAC object (the tests check it against ``hmac`` itself). Pseudonyms are cached in a
     dict that is emptied when it reaches ``max_cache_entries``, which bounds the memory (about
-    250 bytes an entry) without the bookkeeping of an LRU: the events of one user repeat the same
-    values. A new salt needs a new Pseudonymizer.
+    250 bytes an entry, values longer than MAX_CACHED_VALUE_LENGTH are not kept) without the
+    bookkeeping of an LRU: the events of one user repeat the same values. A new salt needs a new
+    Pseudonymizer.
     """
 
     __slots__ = ("_cache", "_inner", "_max_entries", "_outer", "count")
@@ -58,9 +61,10 @@ class Pseudonymizer:
         outer = self._outer.copy()
         outer.update(inner.digest())
         pseudonym = outer.hexdigest()
-        if len(self._cache) >= self._max_entries:
-            self._cache.clear()
-        self._cache[value] = pseudonym
+        if len(value) <= MAX_CACHED_VALUE_LENGTH:
+            if len(self._cache) >= self._max_entries:
+                self._cache.clear()
+            self._cache[value] = pseudonym
         return pseudonym
 
 

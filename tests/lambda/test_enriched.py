@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from allowlist import load_allowlist
-from enriched import enriched_transform
+from enriched import JSON_CACHE_MAX_LENGTH, enriched_transform
 from errors import MalformedRecordError
 from event_fields import FIELD_NAMES
 from firehose import Transformed
@@ -237,3 +237,13 @@ def test_realistic_events_leak_no_planted_value(transform: Callable[[str], Trans
     for sample in events:
         assert all(value in sample.text for value in sample.planted)
         assert_absent(sample.planted, transform(sample.text).text)
+
+
+def test_long_json_fields_are_not_remembered_but_still_right(
+    transform: Callable[[str], Transformed],
+) -> None:
+    long_text = "planted " * (JSON_CACHE_MAX_LENGTH // 8 + 1)
+    contexts = contexts_field({"schema": GITLAB_STANDARD, "data": {"extra": long_text}})
+    for _ in range(2):
+        fields = fields_of(transform(enriched_line({"contexts": contexts})).text)
+        assert json.loads(fields["contexts"])["data"][0]["data"] == {"extra": P(long_text)}

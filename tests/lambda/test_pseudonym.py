@@ -9,7 +9,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pseudonym import Pseudonymizer
+from pseudonym import MAX_CACHED_VALUE_LENGTH, Pseudonymizer
 
 from .conftest import SALT, reference_pseudonym
 
@@ -61,6 +61,14 @@ def test_the_cache_is_bounded_and_keeps_results_right() -> None:
         assert pseudonymizer(value) == reference_pseudonym(value)
         assert len(pseudonymizer._cache) <= 3
     assert pseudonymizer.count == 20
+
+
+def test_long_values_are_pseudonymized_but_not_remembered() -> None:
+    pseudonymizer = Pseudonymizer(SALT)
+    long_value = "x" * (MAX_CACHED_VALUE_LENGTH + 1)
+    assert pseudonymizer(long_value) == reference_pseudonym(long_value)
+    assert pseudonymizer("short") == reference_pseudonym("short")
+    assert list(pseudonymizer._cache) == ["short"]
 
 
 def test_replace_pseudonymizes_the_non_empty_values_at_the_indexes() -> None:
