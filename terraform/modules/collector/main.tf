@@ -2,6 +2,9 @@ data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
 
+# The provider's default_tags reach the launch template but not what the group launches from it.
+data "aws_default_tags" "current" {}
+
 # Amazon Linux 2023, resolved at plan time from AWS's public parameter. A new image release shows
 # in the plan as a launch template change and rolls the fleet like any other reviewed change.
 data "aws_ssm_parameter" "ami" {
@@ -304,16 +307,16 @@ resource "aws_launch_template" "this" {
     enabled = true
   }
 
-  # config_sha256 makes every configuration change a new launch template version, which the group's
-  # instance refresh then rolls out.
+  # Instances and volumes carry the provider's default tags too. config_sha256 makes every
+  # configuration change a new launch template version, which the group's instance refresh rolls out.
   tag_specifications {
     resource_type = "instance"
-    tags          = { Name = var.name, config_sha256 = local.config_sha256 }
+    tags          = merge(data.aws_default_tags.current.tags, { Name = var.name, config_sha256 = local.config_sha256 })
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = { Name = var.name }
+    tags          = merge(data.aws_default_tags.current.tags, { Name = var.name })
   }
 
   lifecycle {

@@ -2,6 +2,9 @@ data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
 
+# The provider's default_tags reach the launch template but not what the group launches from it.
+data "aws_default_tags" "current" {}
+
 # Only needed to name the Iglu API key secret in IAM (see local.iglu_api_key_secret_arn).
 data "aws_caller_identity" "current" {
   count = var.iglu_api_key == null ? 0 : 1
@@ -298,16 +301,16 @@ resource "aws_launch_template" "this" {
     enabled = true
   }
 
-  # config_sha256 makes every configuration change a new launch template version, which the group's
-  # instance refresh then rolls out.
+  # Instances and volumes carry the provider's default tags too. config_sha256 makes every
+  # configuration change a new launch template version, which the group's instance refresh rolls out.
   tag_specifications {
     resource_type = "instance"
-    tags          = { Name = var.name, config_sha256 = local.config_sha256 }
+    tags          = merge(data.aws_default_tags.current.tags, { Name = var.name, config_sha256 = local.config_sha256 })
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = { Name = var.name }
+    tags          = merge(data.aws_default_tags.current.tags, { Name = var.name })
   }
 
   lifecycle {

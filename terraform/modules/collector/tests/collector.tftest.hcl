@@ -10,6 +10,10 @@ mock_provider "aws" {
     defaults = { partition = "aws" }
   }
 
+  mock_data "aws_default_tags" {
+    defaults = { tags = { project = "snowplow", environment = "test" } }
+  }
+
   mock_data "aws_ssm_parameter" {
     defaults = { insecure_value = "ami-0123456789abcdef0" }
   }
@@ -64,6 +68,14 @@ variables {
 
 run "launch_template_requires_imdsv2_and_encrypts_the_root_volume" {
   command = apply
+
+  assert {
+    condition = alltrue([
+      for specification in aws_launch_template.this.tag_specifications :
+      specification.tags.project == "snowplow" && specification.tags.environment == "test" && specification.tags.Name == var.name
+    ])
+    error_message = "Instances and volumes must carry the provider's default tags (which the group does not propagate) and the module's name."
+  }
 
   assert {
     condition     = aws_launch_template.this.metadata_options[0].http_tokens == "required"
