@@ -8,6 +8,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,16 +52,66 @@ def test_override_holds_a_local_backend_only_while_the_run_lasts(tmp_path: Path)
     assert not (env_dir / OVERRIDE_FILE_NAME).exists()
 
 
-def test_a_second_local_run_is_refused_and_leaves_the_first_intact(tmp_path: Path) -> None:
+def test_a_second_local_run_waits_and_gives_up_with_a_message(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     env_dir.mkdir()
     with local_backend(env_dir, tmp_path / "first") as first:
+        started = time.monotonic()
         with (
-            pytest.raises(LocalBackendError, match="another local run"),
-            local_backend(env_dir, tmp_path / "second"),
+            pytest.raises(LocalBackendError, match="Another local run"),
+            local_backend(env_dir, tmp_path / "second", wait_seconds=1),
         ):
             pass
+        assert time.monotonic() - started >= 1
         assert str(first.state_path) in (env_dir / OVERRIDE_FILE_NAME).read_text()
+
+
+def test_a_waiting_run_proceeds_when_the_first_ends(tmp_path: Path) -> None:
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    holding = threading.Event()
+
+    def first_run() -> None:
+        with local_backend(env_dir, tmp_path / "first"):
+            holding.set()
+            time.sleep(1)
+
+    thread = threading.Thread(target=first_run)
+    thread.start()
+    assert holding.wait(10)
+    with local_backend(env_dir, tmp_path / "second", wait_seconds=30) as second:
+        assert not thread.is_alive()
+        assert str(second.state_path) in (env_dir / OVERRIDE_FILE_NAME).read_text()
+    thread.join()
+
+
+def test_a_killed_run_leaves_nothing_that_blocks_the_next(tmp_path: Path) -> None:
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from snowplow_infra.local_backend import local_backend; "
+            "cm = local_backend(Path(sys.argv[1]), Path(sys.argv[2])); cm.__enter__(); "
+            "print('held', flush=True); time.sleep(60)",
+            str(env_dir),
+            str(tmp_path / "killed"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (env_dir / OVERRIDE_FILE_NAME).exists()  # what a killed run leaves behind
+    with local_backend(env_dir, tmp_path / "next", wait_seconds=0) as backend:
+        assert str(backend.state_path) in (env_dir / OVERRIDE_FILE_NAME).read_text()
+    assert not (env_dir / OVERRIDE_FILE_NAME).exists()
 
 
 def test_override_is_removed_when_the_run_fails(tmp_path: Path) -> None:

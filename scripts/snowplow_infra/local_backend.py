@@ -9,12 +9,13 @@ applies. The run also gets its own Terraform data folder (``TF_DATA_DIR``), so i
 the environment's ``.terraform/`` that ``check-terraform`` uses, and it installs providers exactly
 as the committed ``.terraform.lock.hcl`` says (``-lockfile=readonly``).
 
-Only one local run may hold an environment's override at a time: a second one fails with a message
-that says what to do, instead of silently using the other run's state.
+Only one local run may hold an environment's override at a time (a lock under ``build/``): a second
+one waits for the first instead of silently using the other run's state, and fails with a message
+if the wait is too long.
 
 Usage::
 
-    with emulator.start(work_dir / "emulator") as server, local_backend(env_dir, work_dir) as run:
+    with local_backend(env_dir, work_dir) as run, emulator.start(work_dir / "emulator") as server:
         env = run.environment(server, region)
         run.init(env)
         terraform.run(["plan", "-out=..."], env_dir, extra_env=env)
@@ -22,19 +23,26 @@ Usage::
 
 from __future__ import annotations
 
-import os
+import fcntl
+import hashlib
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from snowplow_infra import emulator, terraform
+from snowplow_infra.paths import BUILD_DIR
 
 OVERRIDE_FILE_NAME = "local_backend_override.tf"
+# One lock per environment: the override file lives in the shared configuration folder.
+LOCK_DIR = BUILD_DIR / "terraform" / "local-runs"
+DEFAULT_WAIT_SECONDS = 900.0
 
 
 class LocalBackendError(RuntimeError):
-    """The environment's backend override is already held by another local run."""
+    """Another local run held the environment's backend override for too long."""
 
 
 def override_text(state_path: Path) -> str:
@@ -89,26 +97,59 @@ class LocalBackend:
 
 
 @contextmanager
-def local_backend(env_dir: Path, work_dir: Path) -> Iterator[LocalBackend]:
+def _exclusive(lock_path: Path, env_name: str, wait_seconds: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path``, waiting up to ``wait_seconds`` for another holder.
+
+    The kernel releases the lock when its holder exits, however it exits, so a killed run never
+    leaves the environment locked.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        deadline = time.monotonic() + wait_seconds
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LocalBackendError(
+                        f"Another local run (make plan, make demo or a test) is using the "
+                        f"{env_name} environment with a local backend and did not finish within "
+                        f"{wait_seconds:.0f} s; try again when it has ended."
+                    ) from None
+                if not waiting:
+                    print(
+                        f"Waiting for another local run of {env_name} to finish...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    waiting = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def local_backend(
+    env_dir: Path, work_dir: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
+) -> Iterator[LocalBackend]:
     """Hold ``env_dir``'s backend override, pointing at state under ``work_dir``, until exit.
 
-    The override file is created exclusively and removed on exit, also on errors and Ctrl-C.
+    One local run of an environment at a time: a second one waits up to ``wait_seconds`` for the
+    first, then fails. The override file is removed on exit, also on errors and Ctrl-C; one left
+    behind by a killed run is simply rewritten by the next.
     """
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    override_file = env_dir / OVERRIDE_FILE_NAME
-    backend = LocalBackend(env_dir, work_dir, override_file)
-    try:
-        descriptor = os.open(override_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        raise LocalBackendError(
-            f"{override_file} already exists: another local run (make plan or make demo) is "
-            f"using the {env_dir.name} environment with a local backend. Wait until it ends; if "
-            "none is running, an interrupted run left the file behind, so delete it."
-        ) from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(override_text(backend.state_path))
-        yield backend
-    finally:
-        override_file.unlink(missing_ok=True)
+    backend = LocalBackend(env_dir, work_dir, env_dir / OVERRIDE_FILE_NAME)
+    folder = str(env_dir.resolve())
+    lock_path = LOCK_DIR / f"{env_dir.name}-{hashlib.sha256(folder.encode()).hexdigest()[:12]}.lock"
+    with _exclusive(lock_path, env_dir.name, wait_seconds):
+        try:
+            backend.override_file.write_text(override_text(backend.state_path), encoding="utf-8")
+            yield backend
+        finally:
+            backend.override_file.unlink(missing_ok=True)

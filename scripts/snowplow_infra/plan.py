@@ -72,8 +72,8 @@ def plan_environment(
         stale.unlink(missing_ok=True)
 
     with (
-        emulator.start(output_dir / "emulator") as server,
         local_backend(env_dir, output_dir) as backend,
+        emulator.start(output_dir / "emulator") as server,
     ):
         env = backend.environment(server, region)
         backend.init(env)
