@@ -9,7 +9,7 @@ CLI := $(BIN)/snowplow-infra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint pytest terraform-check checkov clean lambda configs bench
+.PHONY: help setup test lint pytest terraform-check policy clean lambda configs bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-test: setup lint pytest terraform-check checkov ## Everything: ruff, pytest, terraform fmt/validate/test, checkov
+test: setup lint pytest terraform-check policy ## Everything: ruff, pytest, terraform fmt/validate/test, policy (checkov)
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -48,8 +48,43 @@ pytest: setup ## The Python test suite
 terraform-check: setup ## terraform fmt -check, validate and test for every module and environment
 	$(CLI) check-terraform
 
-checkov: setup ## checkov's policies on terraform/
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --directory terraform
+# --- policy (issue 8): the one way the project runs checkov. docs/plan-review.md explains it. ---
+# checkov's built-in checks plus the custom checks in policies/, on the Terraform files
+# (POLICY_DIR) and, when it exists, on the environment's plan JSON (POLICY_PLAN, which `make plan`
+# writes; policy does not depend on plan because planning needs the local emulator). Two runs,
+# because checkov applies inline `checkov:skip` comments of the .tf files to a plan
+# (--repo-root-for-plan-enrichment) only when the plan is scanned alone. Plan values known only
+# after apply count as set (EVAL_TF_PLAN_AFTER_UNKNOWN). Reports: JUnit XML and GitLab SAST JSON
+# for GitLab, JSON with each check's details for people; the plan's are prefixed plan_. Both runs
+# always run; any failed check fails the target.
+POLICY_DIR ?= terraform
+POLICY_PLAN ?= build/plan/tfplan.json
+POLICY_PLAN_ROOT ?= terraform/environments/aws-snowplow
+POLICY_REPORTS ?= build/reports
+POLICY_CHECKS ?=
+POLICY_SCAN_PLAN = $(wildcard $(POLICY_PLAN))
+POLICY_CHECKOV = EVAL_TF_PLAN_AFTER_UNKNOWN=true $(CHECKOV_VENV)/bin/checkov --compact --skip-download \
+  --external-checks-dir policies $(if $(POLICY_CHECKS),--check $(POLICY_CHECKS)) \
+  --output cli --output junitxml --output gitlab_sast --output json
+policy_report_files = $(foreach f,junitxml.xml gitlab_sast.json json.json,$(POLICY_REPORTS)/$(1)results_$(f))
+policy_comma := ,
+policy_space := $() $()
+policy_reports = --output-file-path console,$(subst $(policy_space),$(policy_comma),$(strip $(call policy_report_files,$(1))))
+
+policy: setup ## checkov (built-in + policies/) on terraform/, and on build/plan/tfplan.json when it exists; reports in build/reports/
+	@mkdir -p $(POLICY_REPORTS)
+	@rm -f $(call policy_report_files,) $(call policy_report_files,plan_)
+	@test -n "$(POLICY_DIR)$(POLICY_SCAN_PLAN)" || { echo "policy: nothing to scan: POLICY_DIR is empty and $(POLICY_PLAN) does not exist."; exit 2; }
+	status=0; \
+	$(if $(POLICY_DIR),echo "policy: checkov on $(POLICY_DIR)/"; \
+	  $(POLICY_CHECKOV) --framework terraform --directory $(POLICY_DIR) \
+	    $(call policy_reports,) || status=1;) \
+	$(if $(POLICY_SCAN_PLAN),echo "policy: checkov on $(POLICY_PLAN)"; \
+	  $(POLICY_CHECKOV) --framework terraform_plan --file $(POLICY_PLAN) \
+	    --repo-root-for-plan-enrichment $(POLICY_PLAN_ROOT) \
+	    $(call policy_reports,plan_) || status=1;, \
+	  echo "policy: no $(POLICY_PLAN), so the plan is not checked (make plan writes it)";) \
+	exit $$status
 
 # Build artifacts Terraform reads. Phony: the tools rebuild in a second, and unchanged sources give
 # the identical bytes (the zip is then not even rewritten), so a rerun never changes a plan.

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from snowplow_infra.plan import PlanResult
 from snowplow_infra.plan_report import iam
 from snowplow_infra.plan_report.markdown import code, render_review
 from snowplow_infra.plan_report.plan import PlanError, module_of, parse_plan
@@ -170,6 +171,24 @@ def test_counts_equal_gitlab_documented_jq(tmp_path: Path) -> None:
         assert run_cli(plan, "--gitlab-report", report, "--allow-destroy", STREAM).returncode == 0
         jq = subprocess.run(["jq", "-c", GITLAB_JQ, str(plan)], capture_output=True, check=True)
         assert json.loads(report.read_text()) == json.loads(jq.stdout), plan.name
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_the_project_plan_creates_every_resource_and_passes_the_gate(
+    environment_plan: PlanResult, tmp_path: Path
+) -> None:
+    """aws-snowplow planned on an empty state: every managed resource is a create, nothing else."""
+    report, review = tmp_path / "gitlab.json", tmp_path / "review.md"
+    result = run_cli(environment_plan.json_path, "--gitlab-report", report, "--markdown", review)
+    assert result.returncode == 0, result.stderr
+    managed = [c for c in environment_plan.plan["resource_changes"] if c["mode"] == "managed"]
+    assert len(managed) > 50
+    assert json.loads(report.read_text()) == {"create": len(managed), "update": 0, "delete": 0}
+    text = review.read_text()
+    assert f"**Plan: {len(managed)} to create, 0 to update, 0 to delete.**" in text
+    assert "Protection gate: passed" in text
+    assert '`module.delivery["raw_bad"]`' in text or "module.delivery[&quot;raw_bad&quot;]" in text
 
 
 # --- reading the input ------------------------------------------------------------------------
