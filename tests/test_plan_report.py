@@ -496,6 +496,43 @@ def test_policy_documents_are_diffed_statement_by_statement() -> None:
     assert '"sts:AssumeRole"' in text
 
 
+def test_a_configured_policy_known_only_after_apply_is_named() -> None:
+    configured = resource_change(
+        'module.delivery["raw_bad"].aws_iam_role_policy.this',
+        ["create"],
+        None,
+        {"name": "deliver"},
+        after_unknown={"policy": True},
+    )
+    computed = resource_change(
+        "aws_secretsmanager_secret.salt", ["create"], None, {}, after_unknown={"policy": True}
+    )
+    configuration = {
+        "root_module": {
+            "resources": [{"mode": "managed", "type": "aws_secretsmanager_secret", "name": "salt"}],
+            "module_calls": {
+                "delivery": {
+                    "module": {
+                        "resources": [
+                            {
+                                "mode": "managed",
+                                "type": "aws_iam_role_policy",
+                                "name": "this",
+                                "expressions": {"policy": {"references": ["local.policy"]}},
+                            }
+                        ]
+                    }
+                }
+            },
+        }
+    }
+    text = render_review(
+        parse_plan(plan_document(configured, computed, configuration=configuration))
+    )
+    assert "Policy `aws_iam_role_policy.this.policy` is known only after apply." in text
+    assert "aws_secretsmanager_secret.salt.policy" not in text
+
+
 def test_statements_without_sid_match_by_content_in_any_order() -> None:
     before = json.loads(policy(NO_SID, {**NO_SID, "Action": "kms:Encrypt"}))
     after = json.loads(policy({**NO_SID, "Action": "kms:Encrypt"}, NO_SID))
