@@ -58,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=(
             "accept deleting or replacing this protected resource: a full address such as "
             "'module.bucket[\"events\"].aws_s3_bucket.this', or a resource type such as "
-            "aws_kinesis_stream (repeatable)"
+            "aws_kinesis_stream; several may follow one flag, or repeat the flag (give PLAN_JSON "
+            "first, or end the list with --)"
         ),
     )
     parser.set_defaults(handler=_main)
