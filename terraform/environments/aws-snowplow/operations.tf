@@ -16,3 +16,29 @@ module "snowflake_access" {
   storage_integration    = var.snowflake_storage_integration
   snowpipe_sqs_queue_arn = var.snowpipe_sqs_queue_arn
 }
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  collector = {
+    load_balancer_arn_suffix = module.collector.load_balancer_arn_suffix
+    target_group_arn_suffix  = module.collector.target_group_arn_suffix
+    autoscaling_group_name   = module.collector.autoscaling_group_name
+  }
+  enricher = {
+    autoscaling_group_name = module.enricher.autoscaling_group_name
+    lease_table_name       = module.enricher.lease_table_name
+  }
+  streams          = { for k, s in module.stream : k => s.name }
+  delivery_streams = { for k, d in module.delivery : k => d.name }
+  functions        = module.pseudonymization.function_names
+
+  # E-mail lists are committed in terraform.tfvars; HTTPS endpoints (PagerDuty) come from a masked
+  # CI/CD variable because their URLs embed a routing key.
+  subscriptions = {
+    for priority in setunion(keys(var.alarm_email_subscribers), keys(var.alarm_https_subscribers)) : priority => {
+      email = lookup(var.alarm_email_subscribers, priority, [])
+      https = lookup(var.alarm_https_subscribers, priority, [])
+    }
+  }
+}

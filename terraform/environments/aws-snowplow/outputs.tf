@@ -59,3 +59,13 @@ output "collector_dns_name" {
   description = "DNS name of the collector's load balancer: point the collector hostname (the certificate's name) at it."
   value       = module.collector.dns_name
 }
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard that shows every stage of the pipeline."
+  value       = module.monitoring.dashboard_name
+}
+
+output "alarm_topic_arns" {
+  description = "The alarm SNS topics keyed by priority (P1, P2, P3); subscribe people and tools here (docs/alarms.md)."
+  value       = module.monitoring.topic_arns
+}

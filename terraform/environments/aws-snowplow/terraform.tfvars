@@ -25,3 +25,6 @@ collector_ingress_cidr_blocks = ["0.0.0.0/0"]
 
 collector_instance_type = "c6i.large"
 enricher_instance_type  = "c6i.xlarge"
+# Who hears each priority's alarms (docs/alarms.md), keyed P1, P2, P3. Empty until the team names
+# its list. PagerDuty goes in the masked CI/CD variable TF_VAR_alarm_https_subscribers, never here.
+alarm_email_subscribers = {}

@@ -120,3 +120,16 @@ variable "enricher_instance_type" {
   description = "Instance type of the enricher fleet (not burstable; Enrich is the pipeline's CPU-heavy stage)."
   type        = string
 }
+
+variable "alarm_email_subscribers" {
+  description = "E-mail addresses that receive each priority's alarms, keyed P1, P2, P3 (docs/alarms.md). Each address must confirm the subscription e-mail AWS sends it."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "alarm_https_subscribers" {
+  description = "HTTPS endpoints that receive each priority's alarms, keyed P1, P2, P3: typically a PagerDuty CloudWatch integration URL for P1. The URLs embed a routing key, so set this as the masked CI/CD variable TF_VAR_alarm_https_subscribers (JSON, e.g. {\"P1\": [\"https://events.pagerduty.com/integration/KEY/enqueue\"]}), never in terraform.tfvars."
+  type        = map(list(string))
+  default     = {}
+  sensitive   = true
+}
