@@ -132,6 +132,9 @@ module "pseudonymization" {
   secrets_kms_key_arn = module.kms_key["secrets"].arn
   logs_kms_key_arn    = module.kms_key["logs"].arn
   prevent_destroy     = var.prevent_destroy
+
+  # The function's own alarms (errors, throttles, duration) notify the P2 alarm topic (operations.tf).
+  alarm_actions = [module.monitoring.topic_arns["P2"]]
 }
 
 module "delivery" {
