@@ -30,7 +30,7 @@ locals {
 # watches that metric-math expression over its metrics; otherwise it watches its only metric.
 
 locals {
-  alarms = merge(
+  alarm_definitions = merge(
     {
       "collector-no-healthy-hosts" = {
         priority    = "P1"
@@ -39,9 +39,7 @@ locals {
         comparison  = "LessThanThreshold"
         threshold   = 1
         periods     = 2
-        datapoints  = 2
         missing     = "breaching"
-        expression  = null
         metrics = {
           healthy = { namespace = "AWS/ApplicationELB", name = "HealthyHostCount", dimensions = local.target_group, stat = "Minimum", period = 60 }
         }
@@ -50,11 +48,9 @@ locals {
         priority    = "P2"
         runbook     = "collector-5xx-rate"
         description = "More than ${var.collector_5xx_rate_percent}% of the collector's requests got a 5XX from the load balancer or the collectors: those events are lost unless the tracker retries."
-        comparison  = "GreaterThanThreshold"
         threshold   = var.collector_5xx_rate_percent
         periods     = 5
         datapoints  = 3
-        missing     = "notBreaching"
         expression  = "100 * (FILL(elb_5xx, 0) + FILL(target_5xx, 0)) / requests"
         metrics = {
           requests   = { namespace = "AWS/ApplicationELB", name = "RequestCount", dimensions = local.load_balancer, stat = "Sum", period = 60 }
@@ -66,12 +62,9 @@ locals {
         priority    = "P1"
         runbook     = "enrichment-stalled-and-enrichment-lagging"
         description = "Raw events have waited over ${var.enrichment_stalled_seconds} s in ${var.streams.raw_good}, or nobody reads it: enrichment has stalled, and the stream's retention is running out."
-        comparison  = "GreaterThanThreshold"
         threshold   = var.enrichment_stalled_seconds * 1000
         periods     = 5
-        datapoints  = 5
         missing     = "breaching"
-        expression  = null
         metrics = {
           age = { namespace = "AWS/Kinesis", name = "GetRecords.IteratorAgeMilliseconds", dimensions = local.stream.raw_good, stat = "Maximum", period = 60 }
         }
@@ -80,12 +73,9 @@ locals {
         priority    = "P2"
         runbook     = "enrichment-stalled-and-enrichment-lagging"
         description = "Raw events have waited over ${var.enrichment_lag_seconds} s in ${var.streams.raw_good}, or nobody reads it: the enricher is falling behind."
-        comparison  = "GreaterThanThreshold"
         threshold   = var.enrichment_lag_seconds * 1000
         periods     = 5
-        datapoints  = 5
         missing     = "breaching"
-        expression  = null
         metrics = {
           age = { namespace = "AWS/Kinesis", name = "GetRecords.IteratorAgeMilliseconds", dimensions = local.stream.raw_good, stat = "Maximum", period = 60 }
         }
@@ -94,12 +84,9 @@ locals {
         priority    = "P2"
         runbook     = "delivery-stalled"
         description = "Enriched events have waited over ${var.delivery_lag_seconds} s in ${var.streams.enriched_good}, or nobody reads it: Firehose delivery to S3 has stalled."
-        comparison  = "GreaterThanThreshold"
         threshold   = var.delivery_lag_seconds * 1000
         periods     = 5
-        datapoints  = 5
         missing     = "breaching"
-        expression  = null
         metrics = {
           age = { namespace = "AWS/Kinesis", name = "GetRecords.IteratorAgeMilliseconds", dimensions = local.stream.enriched_good, stat = "Maximum", period = 60 }
         }
@@ -111,9 +98,7 @@ locals {
         comparison  = "LessThanThreshold"
         threshold   = var.low_good_events_threshold
         periods     = 2
-        datapoints  = 2
         missing     = "breaching"
-        expression  = null
         metrics = {
           events = { namespace = "AWS/Kinesis", name = "IncomingRecords", dimensions = local.stream.enriched_good, stat = "Sum", period = 900 }
         }
@@ -122,11 +107,8 @@ locals {
         priority    = "P3"
         runbook     = "bad-to-good-ratio"
         description = "Bad rows (${var.streams.raw_bad} plus ${var.streams.enriched_bad}) exceeded ${var.bad_to_good_ratio_percent}% of good events for an hour: trackers or schemas are producing invalid events."
-        comparison  = "GreaterThanThreshold"
         threshold   = var.bad_to_good_ratio_percent
         periods     = 4
-        datapoints  = 4
-        missing     = "notBreaching"
         expression  = "100 * (FILL(raw_bad, 0) + FILL(enriched_bad, 0)) / good"
         metrics = {
           good         = { namespace = "AWS/Kinesis", name = "IncomingRecords", dimensions = local.stream.enriched_good, stat = "Sum", period = 900 }
@@ -139,12 +121,8 @@ locals {
       priority    = "P2"
       runbook     = "delivery-freshness"
       description = "The oldest record in Firehose ${name} has waited over ${var.delivery_freshness_seconds} s to reach S3 for 15 minutes: delivery is failing or falling behind."
-      comparison  = "GreaterThanThreshold"
       threshold   = var.delivery_freshness_seconds
       periods     = 3
-      datapoints  = 3
-      missing     = "notBreaching"
-      expression  = null
       metrics = {
         freshness = { namespace = "AWS/Firehose", name = "DeliveryToS3.DataFreshness", dimensions = local.delivery[k], stat = "Maximum", period = 300 }
       }
@@ -156,9 +134,6 @@ locals {
       comparison  = "LessThanThreshold"
       threshold   = 1
       periods     = 3
-      datapoints  = 3
-      missing     = "notBreaching"
-      expression  = null
       metrics = {
         success = { namespace = "AWS/Firehose", name = "DeliveryToS3.Success", dimensions = local.delivery[k], stat = "Average", period = 300 }
       }
@@ -167,12 +142,7 @@ locals {
       priority    = "P2"
       runbook     = "lambda-errors"
       description = "Pseudonymization function ${name} failed more than ${var.lambda_errors_threshold} invocations in 5 minutes: Firehose retries them, then writes their batches under the error prefix instead of S3's readable prefixes."
-      comparison  = "GreaterThanThreshold"
       threshold   = var.lambda_errors_threshold
-      periods     = 1
-      datapoints  = 1
-      missing     = "notBreaching"
-      expression  = null
       metrics = {
         errors = { namespace = "AWS/Lambda", name = "Errors", dimensions = local.function[k], stat = "Sum", period = 300 }
       }
@@ -181,12 +151,7 @@ locals {
       priority    = "P3"
       runbook     = "processing-failed"
       description = "Pseudonymization function ${name} marked records ProcessingFailed (malformed input): they sit, unpseudonymized, under the delivery stream's error prefix."
-      comparison  = "GreaterThanThreshold"
       threshold   = 0
-      periods     = 1
-      datapoints  = 1
-      missing     = "notBreaching"
-      expression  = null
       metrics = {
         failed = { namespace = local.emf_namespace, name = var.pseudonymization_metrics.records_failed, dimensions = local.function_emf[k], stat = "Sum", period = 300 }
       }
@@ -195,17 +160,27 @@ locals {
       priority    = "P3"
       runbook     = "response-near-cap"
       description = "A response of pseudonymization function ${name} exceeded ${var.lambda_response_bytes_threshold} bytes, close to Lambda's 6 291 456-byte cap: lower the Firehose processor buffer before whole batches fail."
-      comparison  = "GreaterThanThreshold"
       threshold   = var.lambda_response_bytes_threshold
-      periods     = 1
-      datapoints  = 1
-      missing     = "notBreaching"
-      expression  = null
       metrics = {
         bytes = { namespace = local.emf_namespace, name = var.pseudonymization_metrics.response_bytes, dimensions = local.function_emf[k], stat = "Maximum", period = 900 }
       }
     } },
   )
+
+  # Each entry states only what differs from these defaults: alarm above the threshold, one
+  # period, every datapoint breaching, silence is fine, no expression.
+  alarms = { for k, a in local.alarm_definitions : k => {
+    priority    = a.priority
+    runbook     = a.runbook
+    description = a.description
+    threshold   = a.threshold
+    metrics     = a.metrics
+    comparison  = try(a.comparison, "GreaterThanThreshold")
+    periods     = try(a.periods, 1)
+    datapoints  = try(a.datapoints, try(a.periods, 1))
+    missing     = try(a.missing, "notBreaching")
+    expression  = try(a.expression, null)
+  } }
 
   alarm_names = { for k, a in local.alarms : k => "${var.name_prefix}-${k}_${a.priority}" }
 }
