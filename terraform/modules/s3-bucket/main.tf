@@ -17,10 +17,12 @@ locals {
   elb_logs      = try(var.log_delivery.elb_access_logs, null)
   sse_algorithm = local.is_log_sink ? "AES256" : "aws:kms"
 
+  # Deny statements name every principal as { AWS = "*" }, which IAM treats exactly like "*"; the
+  # object form is also the one the local emulator (moto) can read.
   tls_statement = {
     Sid       = "DenyInsecureTransport"
     Effect    = "Deny"
-    Principal = "*"
+    Principal = { AWS = "*" }
     Action    = "s3:*"
     Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
     Condition = { Bool = { "aws:SecureTransport" = "false" } }
@@ -32,7 +34,7 @@ locals {
   encryption_statement = {
     Sid       = "DenyUploadsWithAnotherEncryption"
     Effect    = "Deny"
-    Principal = "*"
+    Principal = { AWS = "*" }
     Action    = "s3:PutObject"
     Resource  = "${local.bucket_arn}/*"
     Condition = {
@@ -44,21 +46,22 @@ locals {
   restricted_read_statements = [for index, r in var.read_restricted_prefixes : {
     Sid       = "OnlyNamedPrincipalsRead${index}"
     Effect    = "Deny"
-    Principal = "*"
+    Principal = { AWS = "*" }
     Action    = "s3:GetObject*"
     Resource  = "${local.bucket_arn}/${r.prefix}*"
     Condition = { ArnNotEquals = { "aws:PrincipalArn" = r.reader_arns } }
   }]
 
   log_delivery_statements = concat(
-    local.s3_logs == null ? [] : [{
-      Sid       = "S3ServerAccessLogsDelivery"
+    # One statement per source bucket: each may write only under PREFIX/SOURCE_BUCKET/.
+    local.s3_logs == null ? [] : [for index, source in local.s3_logs.source_bucket_names : {
+      Sid       = "S3ServerAccessLogsFrom${index}"
       Effect    = "Allow"
       Principal = { Service = "logging.s3.amazonaws.com" }
       Action    = "s3:PutObject"
-      Resource  = "${local.bucket_arn}/${local.s3_logs.prefix}*"
+      Resource  = "${local.bucket_arn}/${local.s3_logs.prefix}${source}/*"
       Condition = {
-        ArnLike      = { "aws:SourceArn" = [for b in local.s3_logs.source_bucket_names : "arn:${local.partition}:s3:::${b}"] }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:s3:::${source}" }
         StringEquals = { "aws:SourceAccount" = local.account_id }
       }
     }],

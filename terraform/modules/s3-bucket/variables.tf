@@ -26,8 +26,9 @@ variable "log_delivery" {
     SSE-S3 (AES256), never SSE-KMS, so such a bucket is the one exception to SSE-KMS. Setting it
     switches default encryption to SSE-S3 (kms_key_arn must then be null) and lets the log
     delivery services write, each only under its own prefix:
-    s3_server_access_logs: the S3 logging service, for the named source buckets of this account,
-    under prefix (which must end with '/');
+    s3_server_access_logs: the S3 logging service, for each named source bucket of this account
+    only under PREFIX/SOURCE_BUCKET/ (prefix must end with '/'), which is where the source bucket's
+    access_logging must point;
     elb_access_logs: Elastic Load Balancing, under PREFIX/AWSLogs/ACCOUNT_ID/ (PREFIX as given to
     the load balancer's access_logs block, without a trailing '/').
   EOT

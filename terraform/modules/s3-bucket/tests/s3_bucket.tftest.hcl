@@ -75,7 +75,7 @@ run "policy_denies_plain_http_and_other_encryption" {
     condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if s.Sid == "DenyInsecureTransport"] == [{
       Sid       = "DenyInsecureTransport"
       Effect    = "Deny"
-      Principal = "*"
+      Principal = { AWS = "*" }
       Action    = "s3:*"
       Resource  = ["arn:aws:s3:::example-events", "arn:aws:s3:::example-events/*"]
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
@@ -133,7 +133,7 @@ run "read_restricted_prefix_denies_everyone_else" {
     condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if startswith(s.Sid, "OnlyNamedPrincipalsRead")] == [{
       Sid       = "OnlyNamedPrincipalsRead0"
       Effect    = "Deny"
-      Principal = "*"
+      Principal = { AWS = "*" }
       Action    = "s3:GetObject*"
       Resource  = "arn:aws:s3:::example-events/processing-failed/*"
       Condition = { ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::111122223333:role/break-glass"] } }
@@ -162,7 +162,7 @@ run "log_delivery_bucket_is_the_sse_s3_exception" {
     name        = "example-access-logs"
     kms_key_arn = null
     log_delivery = {
-      s3_server_access_logs = { prefix = "s3/", source_bucket_names = ["example-events"] }
+      s3_server_access_logs = { prefix = "s3/", source_bucket_names = ["example-events", "example-other"] }
       elb_access_logs       = { prefix = "alb" }
     }
   }
@@ -183,18 +183,20 @@ run "log_delivery_bucket_is_the_sse_s3_exception" {
     error_message = "The log-delivery bucket must deny uploads asking for anything but SSE-S3."
   }
   assert {
-    condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if s.Sid == "S3ServerAccessLogsDelivery"] == [{
-      Sid       = "S3ServerAccessLogsDelivery"
-      Effect    = "Allow"
-      Principal = { Service = "logging.s3.amazonaws.com" }
-      Action    = "s3:PutObject"
-      Resource  = "arn:aws:s3:::example-access-logs/s3/*"
-      Condition = {
-        ArnLike      = { "aws:SourceArn" = ["arn:aws:s3:::example-events"] }
-        StringEquals = { "aws:SourceAccount" = "111122223333" }
+    condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if startswith(s.Sid, "S3ServerAccessLogsFrom")] == [
+      for index, source in ["example-events", "example-other"] : {
+        Sid       = "S3ServerAccessLogsFrom${index}"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "arn:aws:s3:::example-access-logs/s3/${source}/*"
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = "arn:aws:s3:::${source}" }
+          StringEquals = { "aws:SourceAccount" = "111122223333" }
+        }
       }
-    }]
-    error_message = "S3 logging may write only under its prefix, for the named source buckets of this account."
+    ]
+    error_message = "S3 logging may write for each source bucket of this account only under PREFIX/SOURCE_BUCKET/."
   }
   assert {
     condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if s.Sid == "ElasticLoadBalancingAccessLogsDelivery"] == [{
