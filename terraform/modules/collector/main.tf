@@ -131,6 +131,7 @@ resource "aws_security_group" "load_balancer" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "load_balancer" {
+  #checkov:skip=CKV_AWS_260:Port 80 serves nothing: its listener's only action is a permanent redirect to HTTPS, so admitting it from any allowlist (the internet included, as production must for GitLab.com's browsers) exposes no content.
   for_each = {
     for pair in setproduct([80, 443], var.ingress_cidr_blocks) : "${pair[0]} ${pair[1]}" => {
       port = pair[0]
