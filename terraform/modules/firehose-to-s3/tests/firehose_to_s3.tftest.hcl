@@ -1,16 +1,6 @@
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "111122223333" }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = { name = "us-east-1" }
-  }
+  source = "../../testing/aws-mocks"
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::111122223333:role/enriched-good-to-s3" }
   }

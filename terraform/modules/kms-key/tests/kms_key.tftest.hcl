@@ -1,12 +1,5 @@
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "111122223333" }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws" }
-  }
+  source = "../../testing/aws-mocks"
 }
 
 variables {
