@@ -17,8 +17,25 @@ module "snowflake_access" {
   snowpipe_sqs_queue_arn = var.snowpipe_sqs_queue_arn
 }
 
+# The alarm topics' key. CloudWatch alarms publish as the cloudwatch.amazonaws.com service, which
+# needs the key under its own identity (the AWS-managed aws/sns key refuses it).
+module "alarm_topics_key" {
+  source = "../../modules/kms-key"
+
+  name        = "snowplow/alarms"
+  description = "Encrypts the Snowplow pipeline's alarm SNS topics; CloudWatch alarms use it to publish."
+  service_principals = [{
+    sid     = "CloudWatchAlarmsPublish"
+    service = "cloudwatch.amazonaws.com"
+    actions = ["kms:Decrypt", "kms:GenerateDataKey*"]
+  }]
+  prevent_destroy = var.prevent_destroy
+}
+
 module "monitoring" {
   source = "../../modules/monitoring"
+
+  kms_key_arn = module.alarm_topics_key.arn
 
   collector = {
     load_balancer_arn_suffix = module.collector.load_balancer_arn_suffix

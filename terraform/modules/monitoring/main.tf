@@ -222,30 +222,17 @@ resource "aws_cloudwatch_metric_alarm" "this" {
       return_data = true
     }
   }
-
-  tags = { priority = each.value.priority }
 }
 
 # --- Where alarms go: one KMS-encrypted SNS topic per priority ---------------------------------
-
-resource "aws_kms_key" "this" {
-  description             = "Encrypts the ${var.name_prefix} alarm topics; CloudWatch alarms may use it to publish."
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_key_deletion_window_days
-  policy                  = local.key_policy
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name_prefix}-alarms"
-  target_key_id = aws_kms_key.this.key_id
-}
+#
+# The key comes from the caller (kms_key_arn); its policy must let CloudWatch alarms use it.
 
 resource "aws_sns_topic" "this" {
   for_each = local.priorities
 
   name              = "${var.name_prefix}-alarms-${each.key}"
-  kms_master_key_id = aws_kms_key.this.arn
-  tags              = { priority = each.key }
+  kms_master_key_id = var.kms_key_arn
 }
 
 resource "aws_sns_topic_policy" "this" {
@@ -256,29 +243,6 @@ resource "aws_sns_topic_policy" "this" {
 }
 
 locals {
-  key_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # The account administers the key through IAM, as with every key in this project.
-        Sid       = "AccountAdministersThroughIam"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        # Publishing to an encrypted topic needs a data key; CloudWatch alarms publish as the
-        # cloudwatch.amazonaws.com service, which the AWS-managed aws/sns key does not allow.
-        Sid       = "CloudWatchAlarmsPublish"
-        Effect    = "Allow"
-        Principal = { Service = "cloudwatch.amazonaws.com" }
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
-        Resource  = "*"
-      },
-    ]
-  })
-
   topic_policies = { for p in local.priorities : p => jsonencode({
     Version = "2012-10-17"
     Statement = [

@@ -22,8 +22,3 @@ output "topic_arns" {
   description = "The alarm topics' ARNs keyed by priority (P1, P2, P3): pass one to other modules' alarm_actions so that their alarms reach the same people."
   value       = { for p, topic in aws_sns_topic.this : p => topic.arn }
 }
-
-output "kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the alarm topics."
-  value       = aws_kms_key.this.arn
-}

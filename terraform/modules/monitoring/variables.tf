@@ -12,7 +12,7 @@ variable "dashboard_name" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every alarm, SNS topic and the KMS alias this module creates. Alarm names are <name_prefix>-<what>_<P1|P2|P3>."
+  description = "Prefix of every alarm and SNS topic this module creates. Alarm names are <name_prefix>-<what>_<P1|P2|P3>."
   type        = string
   default     = "snowplow"
 
@@ -95,6 +95,16 @@ variable "pseudonymization_metrics" {
 }
 
 # --- Who is told ---------------------------------------------------------------------------------
+
+variable "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the alarm topics. Its key policy must let cloudwatch.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt: CloudWatch alarms publish as that service, which is why the AWS-managed aws/sns key cannot be used (README, \"The topics' key\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), not an alias: the AWS-managed alias/aws/sns key would silently stop every alarm notification."
+  }
+}
 
 variable "subscriptions" {
   description = "Who receives each priority's alarms: for P1, P2 and P3, lists of e-mail addresses and of HTTPS endpoints (e.g. a PagerDuty CloudWatch integration URL, which embeds its key: the whole variable is sensitive). E-mail subscriptions stay pending until the recipient confirms them."
@@ -219,16 +229,5 @@ variable "bad_to_good_ratio_percent" {
   validation {
     condition     = var.bad_to_good_ratio_percent > 0
     error_message = "bad_to_good_ratio_percent must be positive."
-  }
-}
-
-variable "kms_key_deletion_window_days" {
-  description = "Waiting period before the alarm topics' KMS key is deleted after a destroy."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30
-    error_message = "kms_key_deletion_window_days must be between 7 and 30."
   }
 }

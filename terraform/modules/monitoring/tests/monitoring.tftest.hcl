@@ -29,6 +29,7 @@ mock_provider "aws" {
 }
 
 variables {
+  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   collector = {
     load_balancer_arn_suffix = "app/example-collector/0123456789abcdef"
     target_group_arn_suffix  = "targetgroup/example-collector/fedcba9876543210"
@@ -85,11 +86,11 @@ run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
     error_message = "The alarm set is not the documented one (docs/alarms.md)."
   }
   assert {
+    # The priority is the name's suffix; the alarm must notify that priority's topic.
     condition = alltrue([
       for a in aws_cloudwatch_metric_alarm.this :
-      endswith(a.alarm_name, "_${a.tags.priority}") &&
-      a.alarm_actions == toset([aws_sns_topic.this[a.tags.priority].arn]) &&
-      a.ok_actions == toset([aws_sns_topic.this[a.tags.priority].arn])
+      a.alarm_actions == toset([aws_sns_topic.this[regex("_(P[123])$", a.alarm_name)[0]].arn]) &&
+      a.ok_actions == toset([aws_sns_topic.this[regex("_(P[123])$", a.alarm_name)[0]].arn])
     ])
     error_message = "Each alarm must notify (in ALARM and OK) the topic of the priority its name ends with."
   }
@@ -163,21 +164,10 @@ run "rate_alarms_are_metric_math_returning_one_series" {
   }
 }
 
-run "topics_are_encrypted_with_a_key_cloudwatch_may_use" {
+run "topics_are_encrypted_with_the_given_key_and_cloudwatch_may_publish" {
   assert {
-    condition     = alltrue([for t in aws_sns_topic.this : t.kms_master_key_id == aws_kms_key.this.arn]) && length(aws_sns_topic.this) == 3
-    error_message = "Each of the three priority topics must be encrypted with the module's KMS key."
-  }
-  assert {
-    condition = length([
-      for s in jsondecode(aws_kms_key.this.policy).Statement : s
-      if s.Effect == "Allow" && try(s.Principal.Service, "") == "cloudwatch.amazonaws.com" && toset(flatten([s.Action])) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
-    ]) == 1
-    error_message = "The key policy must let cloudwatch.amazonaws.com GenerateDataKey* and Decrypt, or alarms cannot publish."
-  }
-  assert {
-    condition     = aws_kms_key.this.enable_key_rotation
-    error_message = "The key must rotate."
+    condition     = length(aws_sns_topic.this) == 3 && alltrue([for t in aws_sns_topic.this : t.kms_master_key_id == var.kms_key_arn])
+    error_message = "Each of the three priority topics must be encrypted with the given KMS key."
   }
   assert {
     condition = alltrue([
@@ -187,6 +177,10 @@ run "topics_are_encrypted_with_a_key_cloudwatch_may_use" {
       ]) == 1
     ])
     error_message = "Each topic policy must let this account's CloudWatch alarms publish."
+  }
+  assert {
+    condition     = alltrue([for p in aws_sns_topic_policy.this : contains([for s in jsondecode(p.policy).Statement : s.Sid if s.Effect == "Deny"], "DenyPublishWithoutTls")])
+    error_message = "Each topic policy must refuse publishing without TLS."
   }
 }
 
@@ -334,4 +328,14 @@ run "unknown_priorities_and_plain_http_endpoints_are_refused" {
   }
 
   expect_failures = [var.subscriptions]
+}
+
+run "the_aws_managed_sns_key_is_refused" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"
+  }
+
+  expect_failures = [var.kms_key_arn]
 }
