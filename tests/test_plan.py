@@ -329,7 +329,7 @@ def test_processing_failed_records_are_readable_only_by_break_glass_and_expire_f
         if s["Effect"] == "Deny" and s["Resource"] == f"arn:aws:s3:::{bucket}/{PROCESSING_FAILED}*"
     ]
     assert len(restricted) == 1
-    assert restricted[0]["Principal"] == "*"
+    assert restricted[0]["Principal"] == {"AWS": "*"}
     assert restricted[0]["Action"] == "s3:GetObject*"
     readers = restricted[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
     assert len(readers) == 1
@@ -434,7 +434,9 @@ def test_streams_come_from_pipeline_yaml(
 
 @pytest.mark.terraform
 @pytest.mark.slow
-def test_stateful_resources_are_guarded_against_destruction(environment_plan: PlanResult) -> None:
+def test_stateful_resources_are_guarded_against_destruction(
+    environment_plan: PlanResult, values: pipeline.Pipeline
+) -> None:
     guards = {
         address.removesuffix(".terraform_data.prevent_destroy[0]")
         for address in changes(environment_plan, "terraform_data")
@@ -450,7 +452,14 @@ def test_stateful_resources_are_guarded_against_destruction(environment_plan: Pl
         )
         for address in changes(environment_plan, resource_type)
     }
-    assert len(stateful) == 4 + 4 + 2 + 1
+    data_path = {
+        *(f'module.kms_key["{k}"]' for k in ("streams", "storage", "secrets", "logs")),
+        *(f'module.stream["{role}"]' for role in values.streams),
+        'module.bucket["events"]',
+        'module.bucket["access_logs"]',
+        "module.pseudonymization",
+    }
+    assert data_path <= stateful
     assert stateful <= guards
 
 

@@ -34,7 +34,8 @@ DEFAULT_OUTPUT_DIR = BUILD_DIR / "plan"
 
 @dataclass(frozen=True)
 class PlanResult:
-    """A saved plan, its JSON form (path and parsed), and how long planning took."""
+    """A saved plan, its JSON form (path and parsed), and how long planning took (not counting
+    any wait for another local run of the environment)."""
 
     environment: str
     tfplan: Path
@@ -60,33 +61,30 @@ def plan_environment(
     EmulatorError, LocalBackendError, PipelineError or FileNotFoundError with a message that says
     what went wrong.
     """
-    started = time.monotonic()
     env_dir = environment_dir(environment)
     region = pipeline.load(environment).region
     output_dir = output_dir.resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     tfplan = output_dir / "tfplan"
     json_path = output_dir / "tfplan.json"
-    # A failed run must not leave an older plan behind that looks like its result.
-    for stale in (tfplan, json_path):
-        stale.unlink(missing_ok=True)
-
-    with (
-        local_backend(env_dir, output_dir) as backend,
-        emulator.start(output_dir / "emulator") as server,
-    ):
-        env = backend.environment(server, region)
-        backend.init(env)
-        terraform.run(
-            ["plan", "-input=false", "-no-color", "-lock=false", f"-out={tfplan}"],
-            env_dir,
-            capture=capture,
-            extra_env=env,
-        )
-        shown = terraform.run(
-            ["show", "-json", "-no-color", str(tfplan)], env_dir, capture=True, extra_env=env
-        )
-    json_path.write_text(shown.stdout, encoding="utf-8")
+    with local_backend(env_dir, output_dir) as backend:
+        started = time.monotonic()  # after any wait for another local run
+        # A failed run must not leave an older plan behind that looks like its result.
+        for stale in (tfplan, json_path):
+            stale.unlink(missing_ok=True)
+        with emulator.start(output_dir / "emulator") as server:
+            env = backend.environment(server, region)
+            backend.init(env)
+            terraform.run(
+                ["plan", "-input=false", "-no-color", "-lock=false", f"-out={tfplan}"],
+                env_dir,
+                capture=capture,
+                extra_env=env,
+            )
+            shown = terraform.run(
+                ["show", "-json", "-no-color", str(tfplan)], env_dir, capture=True, extra_env=env
+            )
+        json_path.write_text(shown.stdout, encoding="utf-8")
     return PlanResult(
         environment=environment,
         tfplan=tfplan,
@@ -153,8 +151,11 @@ def _main(args: argparse.Namespace) -> int:
         )
         return 1
     counts = ", ".join(f"{n} to {action}" for action, n in sorted(result.action_counts().items()))
+    waited = time.monotonic() - started - result.seconds
     print(
-        f"Planned {result.environment} in {result.seconds:.1f} s ({counts or 'no changes'}): "
+        f"Planned {result.environment} in {result.seconds:.1f} s"
+        + (f" (after waiting {waited:.0f} s for another local run)" if waited >= 1 else "")
+        + f": {counts or 'no changes'}; "
         f"{pipeline.display_path(result.tfplan)}, {pipeline.display_path(result.json_path)}"
     )
     return 0
