@@ -2,9 +2,10 @@
 
 Terraform renders them: a small root module (written per test run) calls the real collector and
 enricher modules with the configs `render-configs` produces from pipeline.yaml, and is planned
-against the local AWS emulator (the modules resolve the AMI from SSM at plan time). Each launch
-template's planned ``user_data`` is base64-decoded and gunzipped, which is what cloud-init does on
-the instance, and that text is what shellcheck reads.
+against the local AWS emulator (their ec2-fleet resolves the AMI from SSM at plan time). Each
+script is the fleet's common steps followed by the app's own. Each launch template's planned
+``user_data`` is base64-decoded and gunzipped, which is what cloud-init does on the instance, and
+that text is what shellcheck reads.
 """
 
 from __future__ import annotations
@@ -137,11 +138,11 @@ module "enricher_with_iglu_api_key" {{
 }}
 """
 
-LAUNCH_TEMPLATES = (
-    "module.collector.aws_launch_template.this",
-    "module.enricher.aws_launch_template.this",
-    "module.enricher_with_iglu_api_key.aws_launch_template.this",
-)
+# Each app module runs its instances on the ec2-fleet module, which owns the launch template.
+COLLECTOR = "module.collector.module.fleet.aws_launch_template.this"
+ENRICHER = "module.enricher.module.fleet.aws_launch_template.this"
+ENRICHER_WITH_KEY = "module.enricher_with_iglu_api_key.module.fleet.aws_launch_template.this"
+LAUNCH_TEMPLATES = (COLLECTOR, ENRICHER, ENRICHER_WITH_KEY)
 
 
 @dataclass(frozen=True)
@@ -215,15 +216,15 @@ def _base64(path: Path) -> str:
 def test_boot_scripts_carry_the_rendered_configs(rendered: Rendered) -> None:
     """What was linted is the real thing: a bash script holding the build's files."""
     config_dir = rendered.config_dir
-    collector = rendered.boot_scripts["module.collector.aws_launch_template.this"]
+    collector = rendered.boot_scripts[COLLECTOR]
     assert collector.startswith("#!/bin/bash\n")
     assert f"\n{_base64(config_dir / 'collector.hocon')}\n" in collector
-    enricher = rendered.boot_scripts["module.enricher.aws_launch_template.this"]
+    enricher = rendered.boot_scripts[ENRICHER]
     enrichments = sorted((config_dir / "enrichments").glob("*.json"))
     assert enrichments
     for path in [config_dir / "enrich.hocon", config_dir / "iglu_resolver.json", *enrichments]:
         relative = path.relative_to(config_dir)
         assert f"\"$config_dir/{relative}\" <<'CONFIG'\n{_base64(path)}\n" in enricher
     assert "secretsmanager" not in enricher
-    with_key = rendered.boot_scripts["module.enricher_with_iglu_api_key.aws_launch_template.this"]
+    with_key = rendered.boot_scripts[ENRICHER_WITH_KEY]
     assert "aws secretsmanager get-secret-value" in with_key

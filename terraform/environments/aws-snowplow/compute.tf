@@ -1,7 +1,8 @@
 # Compute (issue 6): the collector fleet behind its HTTPS load balancer, and the enricher fleet with
 # its KCL lease table. Names, images and the licence acceptance come from pipeline.yaml
 # (local.pipeline), the app configs from the build (`make configs`); decisions are in the modules'
-# READMEs (terraform/modules/collector, terraform/modules/enricher).
+# READMEs (terraform/modules/collector, terraform/modules/enricher, and the EC2 fleet both run on,
+# terraform/modules/ec2-fleet).
 
 locals {
   # `snowplow-infra render-configs --env ENV` writes under config/ENV/, ENV being this folder's name.
@@ -41,7 +42,7 @@ module "collector" {
   streams_kms_key_arn = module.kms_key["streams"].arn
   logs_kms_key_arn    = module.kms_key["logs"].arn
 
-  instance_type = var.collector_instance_type
+  fleet = { instance_type = var.collector_instance_type }
 }
 
 module "enricher" {
@@ -75,5 +76,5 @@ module "enricher" {
   logs_kms_key_arn        = module.kms_key["logs"].arn
   prevent_destroy         = var.prevent_destroy
 
-  instance_type = var.enricher_instance_type
+  fleet = { instance_type = var.enricher_instance_type }
 }

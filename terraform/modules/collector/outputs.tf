@@ -25,33 +25,33 @@ output "target_group_arn_suffix" {
 
 output "autoscaling_group_name" {
   description = "Name of the collector Auto Scaling group (the AutoScalingGroupName dimension of EC2 and agent metrics)."
-  value       = aws_autoscaling_group.this.name
+  value       = module.fleet.autoscaling_group.name
 }
 
 output "security_group_ids" {
   description = "Security group ids: load_balancer (admits the allowlist) and instances (admit the load balancer)."
   value = {
     load_balancer = aws_security_group.load_balancer.id
-    instances     = aws_security_group.instances.id
+    instances     = module.fleet.security_group_id
   }
 }
 
 output "role_name" {
   description = "Name of the instances' IAM role."
-  value       = aws_iam_role.this.name
+  value       = module.fleet.role_name
 }
 
 output "log_group_name" {
   description = "CloudWatch log group that receives the collector container's logs, one stream per instance id."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.fleet.log_group_name
 }
 
 output "metrics_namespace" {
   description = "CloudWatch namespace of the instances' mem_used_percent and disk used_percent metrics."
-  value       = var.metrics_namespace
+  value       = module.fleet.metrics_namespace
 }
 
 output "config_sha256" {
   description = "SHA-256 of the collector configuration the current launch template version carries (also the config_sha256 tag of its instances)."
-  value       = local.config_sha256
+  value       = module.fleet.config_sha256
 }

@@ -1,7 +1,7 @@
 # --- Naming and network ---
 
 variable "name" {
-  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME). The target group is NAME-PORT, so NAME has at most 26 characters."
+  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME); the security groups are NAME-lb and NAME-instances. The target group is NAME-PORT, so NAME has at most 26 characters."
   type        = string
   default     = "snowplow-collector"
 
@@ -12,13 +12,8 @@ variable "name" {
 }
 
 variable "vpc_id" {
-  description = "VPC that holds the load balancer and the instances."
+  description = "VPC that holds the load balancer and the instances (ec2-fleet checks it)."
   type        = string
-
-  validation {
-    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
-    error_message = "vpc_id must be a VPC id such as vpc-0123456789abcdef0."
-  }
 }
 
 variable "public_subnet_ids" {
@@ -32,13 +27,8 @@ variable "public_subnet_ids" {
 }
 
 variable "private_subnet_ids" {
-  description = "Private subnets for the collector instances. They need outbound HTTPS (NAT gateway or VPC endpoints) to reach Kinesis, CloudWatch, SSM, the package repositories and the container registry."
+  description = "Private subnets for the collector instances, one per Availability Zone (ec2-fleet checks them). They need outbound HTTPS (NAT gateway or VPC endpoints) to reach Kinesis, CloudWatch, SSM, the package repositories and the container registry."
   type        = list(string)
-
-  validation {
-    condition     = length(var.private_subnet_ids) >= 1 && alltrue([for id in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
-    error_message = "private_subnet_ids must list at least one subnet id (subnet-...); use one per Availability Zone."
-  }
 }
 
 # --- Load balancer ---
@@ -114,13 +104,8 @@ variable "port" {
 }
 
 variable "image" {
-  description = "Scala Stream Collector container image with an explicit version tag, e.g. snowplow/scala-stream-collector-kinesis:3.2.0."
+  description = "Scala Stream Collector container image with an explicit version tag, e.g. snowplow/scala-stream-collector-kinesis:3.2.0 (ec2-fleet checks the tag: never latest)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$", var.image)) && !endswith(var.image, ":latest")
-    error_message = "image must be REPOSITORY:TAG with an explicit version tag (not latest), so every instance of a launch template version runs the same code."
-  }
 }
 
 variable "config" {
@@ -175,113 +160,31 @@ variable "streams_kms_key_arn" {
   }
 }
 
-# --- Logs and metrics ---
+# --- Instances, scaling, logs and metrics (the ec2-fleet module) ---
 
 variable "logs_kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the log group. Its key policy must allow the CloudWatch Logs service principal of the region."
+  description = "ARN of the KMS key that encrypts the instances' log group (ec2-fleet checks it). Its key policy must allow the CloudWatch Logs service principal of the region."
   type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.logs_kms_key_arn))
-    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
-  }
 }
 
-variable "log_retention_days" {
-  description = "Days the collector's container logs are kept in CloudWatch Logs."
-  type        = number
-  default     = 365
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
-  }
+variable "fleet" {
+  description = "Settings of the collector instances, passed to ec2-fleet as its `settings`, which checks them and defaults what is left out: instance_type (non-burstable, c6i.large), root_volume_size_gb (20), min_size (2: one Availability Zone or one instance refresh must never take the endpoint down), max_size (8 here), desired_capacity (null: the scaling policies own it), instance_warmup_seconds (300), cpu_target_percent (60), log_retention_days (365), metrics_namespace (Snowplow/EC2)."
+  type = object({
+    instance_type           = optional(string)
+    root_volume_size_gb     = optional(number)
+    min_size                = optional(number)
+    max_size                = optional(number, 8)
+    desired_capacity        = optional(number)
+    instance_warmup_seconds = optional(number)
+    cpu_target_percent      = optional(number)
+    log_retention_days      = optional(number)
+    metrics_namespace       = optional(string)
+  })
+  default  = {}
+  nullable = false
 }
 
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the instances' memory and disk metrics, published by the CloudWatch agent with an AutoScalingGroupName dimension."
-  type        = string
-  default     = "Snowplow/EC2"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1 to 255 characters (letters, digits, . _ / # : -) and must not start with AWS/."
-  }
-}
-
-# --- Instances and scaling ---
-
-variable "instance_type" {
-  description = "EC2 instance type. Burstable types (t2, t3, t3a, t4g) are refused: once their CPU credits run out they are throttled to a fraction of a core, which has stalled this pipeline before. Graviton types get the arm64 image."
-  type        = string
-  default     = "c6i.large"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type)) && !can(regex("^t[0-9]", var.instance_type))
-    error_message = "instance_type must be a non-burstable EC2 instance type such as c6i.large or c7g.large; t2, t3, t3a and t4g throttle when their CPU credits run out."
-  }
-}
-
-variable "root_volume_size_gb" {
-  description = "Size of the encrypted gp3 root volume, in GiB."
-  type        = number
-  default     = 20
-
-  validation {
-    condition     = var.root_volume_size_gb >= 8 && var.root_volume_size_gb <= 1024 && floor(var.root_volume_size_gb) == var.root_volume_size_gb
-    error_message = "root_volume_size_gb must be a whole number from 8 (the Amazon Linux 2023 image) to 1024."
-  }
-}
-
-variable "min_size" {
-  description = "Minimum number of collector instances. Keep at least 2 so that one Availability Zone or one instance refresh never takes the endpoint down."
-  type        = number
-  default     = 2
-
-  validation {
-    condition     = var.min_size >= 1 && floor(var.min_size) == var.min_size
-    error_message = "min_size must be a whole number of at least 1."
-  }
-}
-
-variable "max_size" {
-  description = "Maximum number of collector instances that target tracking may scale out to."
-  type        = number
-  default     = 8
-
-  validation {
-    condition     = var.max_size >= 1 && floor(var.max_size) == var.max_size
-    error_message = "max_size must be a whole number of at least 1."
-  }
-}
-
-variable "desired_capacity" {
-  description = "Number of instances to run now. Leave null to let the scaling policies own it (Terraform then never resets what they chose); set it only to pre-scale for a known peak."
-  type        = number
-  default     = null
-}
-
-variable "instance_warmup_seconds" {
-  description = "Seconds a new instance gets to boot (install Docker, pull the image, start the JVM) before health checks count and before its metrics feed scaling decisions."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = var.instance_warmup_seconds >= 60 && var.instance_warmup_seconds <= 3600
-    error_message = "instance_warmup_seconds must be from 60 to 3600."
-  }
-}
-
-variable "cpu_target_percent" {
-  description = "Target average CPU utilisation of the group, in percent, for target-tracking scaling."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
-    error_message = "cpu_target_percent must be from 10 to 90."
-  }
-}
+# --- Scaling on requests, beside the fleet's CPU policy ---
 
 variable "requests_per_target_per_minute" {
   description = "Target of the ALBRequestCountPerTarget metric: requests each instance should receive per minute on average, for target-tracking scaling."

@@ -1,6 +1,6 @@
 output "autoscaling_group_name" {
   description = "Name of the enricher Auto Scaling group (the AutoScalingGroupName dimension of EC2 and agent metrics)."
-  value       = aws_autoscaling_group.this.name
+  value       = module.fleet.autoscaling_group.name
 }
 
 output "lease_table_name" {
@@ -15,25 +15,25 @@ output "lease_table_arn" {
 
 output "security_group_id" {
   description = "Id of the instances' security group (no inbound rules)."
-  value       = aws_security_group.instances.id
+  value       = module.fleet.security_group_id
 }
 
 output "role_name" {
   description = "Name of the instances' IAM role."
-  value       = aws_iam_role.this.name
+  value       = module.fleet.role_name
 }
 
 output "log_group_name" {
   description = "CloudWatch log group that receives the Enrich container's logs, one stream per instance id."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.fleet.log_group_name
 }
 
 output "metrics_namespace" {
   description = "CloudWatch namespace of the instances' mem_used_percent and disk used_percent metrics (KCL's metrics are under the lease table's name)."
-  value       = var.metrics_namespace
+  value       = module.fleet.metrics_namespace
 }
 
 output "config_sha256" {
   description = "SHA-256 of the configuration files the current launch template version carries (also the config_sha256 tag of its instances)."
-  value       = local.config_sha256
+  value       = module.fleet.config_sha256
 }

@@ -2,29 +2,7 @@
 # AWS for, not what AWS does with it.
 
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-
-  mock_data "aws_default_tags" {
-    defaults = { tags = { project = "snowplow", environment = "test" } }
-  }
-
-  mock_data "aws_ssm_parameter" {
-    defaults = { insecure_value = "ami-0123456789abcdef0" }
-  }
-
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:us-east-1:111122223333:log-group:/snowplow/snowplow-collector" }
-  }
-
-  mock_resource "aws_autoscaling_group" {
-    defaults = { arn = "arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0:autoScalingGroupName/snowplow-collector" }
-  }
+  source = "../../testing/aws-mocks"
 
   mock_resource "aws_lb" {
     defaults = {
@@ -38,14 +16,6 @@ mock_provider "aws" {
       arn        = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/snowplow-collector-8080/73e2d6bc24d8a067"
       arn_suffix = "targetgroup/snowplow-collector-8080/73e2d6bc24d8a067"
     }
-  }
-
-  mock_resource "aws_launch_template" {
-    defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
-  }
-
-  mock_resource "aws_iam_instance_profile" {
-    defaults = { arn = "arn:aws:iam::111122223333:instance-profile/snowplow-collector" }
   }
 }
 
@@ -64,80 +34,6 @@ variables {
   raw_bad_stream_arn         = "arn:aws:kinesis:us-east-1:111122223333:stream/snowplow-raw-bad"
   streams_kms_key_arn        = "arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555"
   logs_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000"
-}
-
-run "launch_template_requires_imdsv2_and_encrypts_the_root_volume" {
-  command = apply
-
-  assert {
-    condition = alltrue([
-      for specification in aws_launch_template.this.tag_specifications :
-      specification.tags.project == "snowplow" && specification.tags.environment == "test" && specification.tags.Name == var.name
-    ])
-    error_message = "Instances and volumes must carry the provider's default tags (which the group does not propagate) and the module's name."
-  }
-
-  assert {
-    condition     = aws_launch_template.this.metadata_options[0].http_tokens == "required"
-    error_message = "IMDSv1 must be off: http_tokens must be required."
-  }
-
-  assert {
-    condition     = aws_launch_template.this.metadata_options[0].http_endpoint == "enabled" && aws_launch_template.this.metadata_options[0].http_put_response_hop_limit == 1
-    error_message = "IMDS must stay reachable from the host-network containers (hop limit 1) and from nothing further."
-  }
-
-  assert {
-    condition = alltrue([
-      aws_launch_template.this.block_device_mappings[0].device_name == "/dev/xvda",
-      aws_launch_template.this.block_device_mappings[0].ebs[0].volume_type == "gp3",
-      tobool(aws_launch_template.this.block_device_mappings[0].ebs[0].encrypted),
-    ])
-    error_message = "The root volume must be an encrypted gp3 volume."
-  }
-
-  assert {
-    condition     = tobool(aws_launch_template.this.network_interfaces[0].associate_public_ip_address) == false && aws_launch_template.this.key_name == null
-    error_message = "Instances get no public address and no SSH key pair (access is through Session Manager)."
-  }
-
-  assert {
-    condition     = data.aws_ssm_parameter.ami.name == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" && aws_launch_template.this.image_id == "ami-0123456789abcdef0"
-    error_message = "The image must be Amazon Linux 2023 from AWS's public SSM parameter."
-  }
-
-  assert {
-    condition     = aws_launch_template.this.iam_instance_profile[0].arn == aws_iam_instance_profile.this.arn
-    error_message = "Instances must run with the module's instance profile."
-  }
-
-  assert {
-    condition     = contains([for attachment in [aws_iam_role_policy_attachment.session_manager] : attachment.policy_arn], "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
-    error_message = "The role must carry AmazonSSMManagedInstanceCore for Session Manager access."
-  }
-}
-
-run "graviton_instance_types_get_the_arm64_image" {
-  command = plan
-
-  variables {
-    instance_type = "c7g.large"
-  }
-
-  assert {
-    condition     = data.aws_ssm_parameter.ami.name == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
-    error_message = "A Graviton instance type must get the arm64 image."
-  }
-}
-
-run "burstable_instance_types_are_refused" {
-  command = plan
-
-  variables {
-    instance_type = "t3.large"
-  }
-
-  expect_failures = [var.instance_type]
 }
 
 run "http_answers_with_a_permanent_redirect_to_https" {
@@ -241,17 +137,27 @@ run "security_groups_admit_the_allowlist_then_only_the_load_balancer" {
 
   assert {
     condition = alltrue([
+      aws_vpc_security_group_ingress_rule.instances_from_load_balancer.security_group_id == module.fleet.security_group_id,
       aws_vpc_security_group_ingress_rule.instances_from_load_balancer.referenced_security_group_id == aws_security_group.load_balancer.id,
       aws_vpc_security_group_ingress_rule.instances_from_load_balancer.from_port == 8080,
       aws_vpc_security_group_ingress_rule.instances_from_load_balancer.to_port == 8080,
       aws_vpc_security_group_ingress_rule.instances_from_load_balancer.cidr_ipv4 == null,
     ])
-    error_message = "Instances must admit only the load balancer's security group, on the collector port."
+    error_message = "The instances' security group must admit only the load balancer's security group, on the collector port."
   }
 
   assert {
-    condition     = aws_launch_template.this.network_interfaces[0].security_groups == toset([aws_security_group.instances.id])
-    error_message = "Instances must be in the instances security group only."
+    condition = alltrue([
+      aws_vpc_security_group_egress_rule.load_balancer_to_instances.referenced_security_group_id == module.fleet.security_group_id,
+      aws_vpc_security_group_egress_rule.load_balancer_to_instances.from_port == 8080,
+      aws_vpc_security_group_egress_rule.load_balancer_to_instances.to_port == 8080,
+    ])
+    error_message = "The load balancer may reach only the instances, on the collector port."
+  }
+
+  assert {
+    condition     = output.security_group_ids == { load_balancer = aws_security_group.load_balancer.id, instances = module.fleet.security_group_id }
+    error_message = "security_group_ids must name the load balancer's group and the fleet's."
   }
 }
 
@@ -260,28 +166,32 @@ run "group_spreads_over_private_subnets_and_uses_load_balancer_health" {
 
   assert {
     condition = alltrue([
-      toset(aws_autoscaling_group.this.vpc_zone_identifier) == toset(var.private_subnet_ids),
-      aws_autoscaling_group.this.health_check_type == "ELB",
-      aws_autoscaling_group.this.target_group_arns == toset([aws_lb_target_group.this.arn]),
-      aws_autoscaling_group.this.min_size == 2,
-      aws_autoscaling_group.this.max_size == 8,
+      module.fleet.autoscaling_group.subnet_ids == toset(var.private_subnet_ids),
+      module.fleet.autoscaling_group.health_check_type == "ELB",
+      module.fleet.autoscaling_group.target_group_arns == toset([aws_lb_target_group.this.arn]),
+      module.fleet.autoscaling_group.min_size == 2,
+      module.fleet.autoscaling_group.max_size == 8,
+      output.autoscaling_group_name == "snowplow-collector",
     ])
-    error_message = "The group must run in the private subnets, register with the target group and replace instances the load balancer finds unhealthy."
+    error_message = "The group must run in the private subnets, register with the target group, replace instances the load balancer finds unhealthy, and run 2 to 8 instances by default."
   }
 }
 
-run "scaling_tracks_cpu_and_requests_per_target" {
+run "fleet_settings_reach_the_group" {
   command = apply
 
-  assert {
-    condition = alltrue([
-      aws_autoscaling_policy.cpu.policy_type == "TargetTrackingScaling",
-      aws_autoscaling_policy.cpu.target_tracking_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ASGAverageCPUUtilization",
-      aws_autoscaling_policy.cpu.target_tracking_configuration[0].target_value == 60,
-      aws_autoscaling_policy.cpu.autoscaling_group_name == aws_autoscaling_group.this.name,
-    ])
-    error_message = "A target-tracking policy must keep average CPU at 60%."
+  variables {
+    fleet = { min_size = 3, max_size = 12 }
   }
+
+  assert {
+    condition     = module.fleet.autoscaling_group.min_size == 3 && module.fleet.autoscaling_group.max_size == 12
+    error_message = "The fleet input must reach the Auto Scaling group."
+  }
+}
+
+run "scaling_tracks_requests_per_target" {
+  command = apply
 
   assert {
     condition = alltrue([
@@ -289,7 +199,7 @@ run "scaling_tracks_cpu_and_requests_per_target" {
       aws_autoscaling_policy.requests.target_tracking_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ALBRequestCountPerTarget",
       aws_autoscaling_policy.requests.target_tracking_configuration[0].predefined_metric_specification[0].resource_label == "app/snowplow-collector/50dc6c495c0c9188/targetgroup/snowplow-collector-8080/73e2d6bc24d8a067",
       aws_autoscaling_policy.requests.target_tracking_configuration[0].target_value == 30000,
-      aws_autoscaling_policy.requests.autoscaling_group_name == aws_autoscaling_group.this.name,
+      aws_autoscaling_policy.requests.autoscaling_group_name == module.fleet.autoscaling_group.name,
     ])
     error_message = "A target-tracking policy must follow ALBRequestCountPerTarget of this load balancer's target group."
   }
@@ -300,7 +210,7 @@ run "iam_writes_only_the_raw_streams" {
 
   assert {
     condition = alltrue([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for statement in jsondecode(local.policy).Statement :
       toset(statement.Resource) == toset([var.raw_good_stream_arn, var.raw_bad_stream_arn])
       if anytrue([for action in statement.Action : startswith(action, "kinesis:")])
     ])
@@ -309,7 +219,7 @@ run "iam_writes_only_the_raw_streams" {
 
   assert {
     condition = toset(one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Action
+      for statement in jsondecode(local.policy).Statement : statement.Action
       if statement.Sid == "WriteRawStreams"
     ])) == toset(["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary"])
     error_message = "The collector may put records and describe its streams, nothing more."
@@ -317,7 +227,7 @@ run "iam_writes_only_the_raw_streams" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if anytrue([for action in statement.Action : startswith(action, "kms:")])
       ]) == {
       Sid       = "EncryptRawStreams"
@@ -331,31 +241,15 @@ run "iam_writes_only_the_raw_streams" {
 
   assert {
     condition = alltrue([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for statement in jsondecode(local.policy).Statement :
       !anytrue([for action in statement.Action : strcontains(action, "*")])
     ])
     error_message = "No action may be a wildcard."
   }
 
   assert {
-    condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Resource
-      if statement.Sid == "WriteContainerLogs"
-    ]) == ["arn:aws:logs:us-east-1:111122223333:log-group:/snowplow/snowplow-collector:*"]
-    error_message = "Logs may be written only to the collector's log group."
-  }
-
-  assert {
-    condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Condition
-      if statement.Sid == "PublishInstanceMetrics"
-    ]) == { StringEquals = { "cloudwatch:namespace" = "Snowplow/EC2" } }
-    error_message = "Metrics may be published only into the module's namespace."
-  }
-
-  assert {
-    condition     = jsondecode(aws_iam_role_policy.report_failed_boot.policy).Statement[0].Resource == [aws_autoscaling_group.this.arn]
-    error_message = "An instance may only report its own group's instances unhealthy."
+    condition     = output.role_name == "snowplow-collector"
+    error_message = "The instances' role (ec2-fleet, which attaches this policy) must be named after the collector."
   }
 }
 
@@ -363,24 +257,19 @@ run "user_data_writes_the_config_and_runs_the_pinned_image" {
   command = apply
 
   assert {
-    condition     = aws_launch_template.this.user_data == base64gzip(local.user_data)
-    error_message = "The launch template must carry the rendered boot script, gzip-compressed."
+    condition     = startswith(module.fleet.user_data, "#!/bin/bash\n") && endswith(module.fleet.user_data, "\n${local.boot_script}")
+    error_message = "The instances' boot script must end with the collector's steps."
   }
 
   assert {
     condition = alltrue([
-      startswith(local.user_data, "#!/bin/bash\n"),
-      strcontains(local.user_data, "\n${base64encode(var.config)}\n"),
-      strcontains(local.user_data, "readonly image='snowplow/scala-stream-collector-kinesis:3.2.0'"),
-      strcontains(local.user_data, "--log-opt 'awslogs-group=/snowplow/snowplow-collector'"),
-      strcontains(local.user_data, "\"$image\" --config /snowplow/config/collector.hocon"),
+      strcontains(local.boot_script, "\n${base64encode(var.config)}\n"),
+      strcontains(module.fleet.user_data, "\nreadonly image='snowplow/scala-stream-collector-kinesis:3.2.0'\n"),
+      strcontains(local.boot_script, "--log-opt \"awslogs-group=$log_group\""),
+      strcontains(local.boot_script, "\"$image\" --config /snowplow/config/collector.hocon"),
+      output.log_group_name == "/snowplow/snowplow-collector",
     ])
-    error_message = "The user data must write the given config and run the given image with its logs in the module's log group."
-  }
-
-  assert {
-    condition     = aws_cloudwatch_log_group.this.kms_key_id == var.logs_kms_key_arn && aws_cloudwatch_log_group.this.retention_in_days == 365
-    error_message = "The log group must be encrypted with the logs key and keep logs for a year by default."
+    error_message = "The boot steps must write the given config and run the given image with its logs in the fleet's log group, /snowplow/NAME."
   }
 }
 
@@ -396,31 +285,7 @@ run "a_config_change_rolls_the_fleet" {
   }
 
   assert {
-    condition     = output.config_sha256 != run.baseline_config.config_sha256 && aws_launch_template.this.tag_specifications[0].tags.config_sha256 == sha256(var.config)
-    error_message = "A new configuration must change the config_sha256 the launch template gives its instances, i.e. make a new launch template version."
+    condition     = output.config_sha256 != run.baseline_config.config_sha256 && output.config_sha256 == sha256(var.config)
+    error_message = "A new configuration must change the config_sha256 the launch template gives its instances, i.e. make a new launch template version (which ec2-fleet's instance refresh rolls out)."
   }
-
-  assert {
-    condition     = aws_autoscaling_group.this.launch_template[0].id == aws_launch_template.this.id && aws_autoscaling_group.this.launch_template[0].version == tostring(aws_launch_template.this.latest_version)
-    error_message = "The group must follow the launch template's latest version, so that a new version starts an instance refresh."
-  }
-
-  assert {
-    condition = alltrue([
-      aws_autoscaling_group.this.instance_refresh[0].strategy == "Rolling",
-      aws_autoscaling_group.this.instance_refresh[0].preferences[0].min_healthy_percentage == 90,
-      aws_autoscaling_group.this.instance_refresh[0].preferences[0].auto_rollback,
-    ])
-    error_message = "Instance refresh must roll with at least 90% of the capacity healthy and roll back on failure."
-  }
-}
-
-run "desired_capacity_outside_min_and_max_is_refused" {
-  command = plan
-
-  variables {
-    desired_capacity = 9
-  }
-
-  expect_failures = [aws_autoscaling_group.this]
 }

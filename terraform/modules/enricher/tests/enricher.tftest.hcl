@@ -2,45 +2,7 @@
 # AWS for, not what AWS does with it.
 
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "111122223333" }
-  }
-
-  mock_data "aws_default_tags" {
-    defaults = { tags = { project = "snowplow", environment = "test" } }
-  }
-
-  mock_data "aws_ssm_parameter" {
-    defaults = { insecure_value = "ami-0123456789abcdef0" }
-  }
-
-  mock_resource "aws_dynamodb_table" {
-    defaults = { arn = "arn:aws:dynamodb:us-east-1:111122223333:table/snowplow-enrich" }
-  }
-
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:us-east-1:111122223333:log-group:/snowplow/snowplow-enricher" }
-  }
-
-  mock_resource "aws_autoscaling_group" {
-    defaults = { arn = "arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0:autoScalingGroupName/snowplow-enricher" }
-  }
-
-  mock_resource "aws_launch_template" {
-    defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
-  }
-
-  mock_resource "aws_iam_instance_profile" {
-    defaults = { arn = "arn:aws:iam::111122223333:instance-profile/snowplow-enricher" }
-  }
+  source = "../../testing/aws-mocks"
 }
 
 variables {
@@ -60,55 +22,6 @@ variables {
   logs_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000"
   # The runs that apply must be able to tear down; "lease_table_is_guarded..." plans with the guard.
   prevent_destroy = false
-}
-
-run "launch_template_requires_imdsv2_and_encrypts_the_root_volume" {
-  command = apply
-
-  assert {
-    condition = alltrue([
-      for specification in aws_launch_template.this.tag_specifications :
-      specification.tags.project == "snowplow" && specification.tags.environment == "test" && specification.tags.Name == var.name
-    ])
-    error_message = "Instances and volumes must carry the provider's default tags (which the group does not propagate) and the module's name."
-  }
-
-  assert {
-    condition     = aws_launch_template.this.metadata_options[0].http_tokens == "required" && aws_launch_template.this.metadata_options[0].http_put_response_hop_limit == 1
-    error_message = "IMDSv1 must be off (http_tokens required) and IMDS no further than the host-network container."
-  }
-
-  assert {
-    condition = alltrue([
-      aws_launch_template.this.block_device_mappings[0].ebs[0].volume_type == "gp3",
-      tobool(aws_launch_template.this.block_device_mappings[0].ebs[0].encrypted),
-      tobool(aws_launch_template.this.network_interfaces[0].associate_public_ip_address) == false,
-      aws_launch_template.this.key_name == null,
-      aws_launch_template.this.iam_instance_profile[0].arn == aws_iam_instance_profile.this.arn,
-      aws_iam_role_policy_attachment.session_manager.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-    ])
-    error_message = "Same hardening as the collector: encrypted gp3 root, no public address, no key pair, Session Manager access."
-  }
-
-  assert {
-    condition     = data.aws_ssm_parameter.ami.name == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-    error_message = "The image must be Amazon Linux 2023 from AWS's public SSM parameter."
-  }
-
-  assert {
-    condition     = aws_launch_template.this.network_interfaces[0].security_groups == toset([aws_security_group.instances.id])
-    error_message = "Instances must be in the enricher security group only; it has no inbound rule at all."
-  }
-}
-
-run "burstable_instance_types_are_refused" {
-  command = plan
-
-  variables {
-    instance_type = "t4g.xlarge"
-  }
-
-  expect_failures = [var.instance_type]
 }
 
 run "lease_table_is_named_by_the_app_name_on_demand_recoverable_encrypted_and_guarded" {
@@ -152,26 +65,20 @@ run "a_config_whose_app_name_is_not_the_lease_table_is_refused" {
   expect_failures = [aws_dynamodb_table.leases]
 }
 
-run "group_uses_ec2_health_checks_and_scales_on_cpu" {
+run "group_uses_ec2_health_checks_and_no_load_balancer" {
   command = apply
 
   assert {
     condition = alltrue([
-      toset(aws_autoscaling_group.this.vpc_zone_identifier) == toset(var.private_subnet_ids),
-      aws_autoscaling_group.this.health_check_type == "EC2",
-      length(aws_autoscaling_group.this.target_group_arns) == 0,
+      module.fleet.autoscaling_group.subnet_ids == toset(var.private_subnet_ids),
+      module.fleet.autoscaling_group.health_check_type == "EC2",
+      length(module.fleet.autoscaling_group.target_group_arns) == 0,
+      module.fleet.autoscaling_group.min_size == 2,
+      module.fleet.autoscaling_group.max_size == 4,
+      output.autoscaling_group_name == "snowplow-enricher",
+      output.security_group_id == module.fleet.security_group_id,
     ])
-    error_message = "The group must run in the private subnets with EC2 health checks and no load balancer."
-  }
-
-  assert {
-    condition = alltrue([
-      aws_autoscaling_policy.cpu.policy_type == "TargetTrackingScaling",
-      aws_autoscaling_policy.cpu.target_tracking_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ASGAverageCPUUtilization",
-      aws_autoscaling_policy.cpu.target_tracking_configuration[0].target_value == 60,
-      aws_autoscaling_policy.cpu.autoscaling_group_name == aws_autoscaling_group.this.name,
-    ])
-    error_message = "A target-tracking policy must keep average CPU at 60%."
+    error_message = "The group must run 2 to 4 instances by default in the private subnets, with EC2 health checks and no load balancer."
   }
 }
 
@@ -180,7 +87,7 @@ run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if contains(statement.Action, "kinesis:GetRecords")
       ]) == {
       Sid      = "ReadRawGoodStream"
@@ -193,7 +100,7 @@ run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if contains(statement.Action, "kinesis:PutRecords")
       ]) == {
       Sid      = "WriteEnrichedStreams"
@@ -206,7 +113,7 @@ run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
 
   assert {
     condition = alltrue([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for statement in jsondecode(local.policy).Statement :
       toset(statement.Resource) == toset([aws_dynamodb_table.leases.arn])
       if anytrue([for action in statement.Action : startswith(action, "dynamodb:")])
     ])
@@ -215,7 +122,7 @@ run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
 
   assert {
     condition = toset([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for statement in jsondecode(local.policy).Statement :
       "${statement.Sid} ${join(",", statement.Action)} ${statement.Condition.StringEquals["kms:ViaService"]}"
       if anytrue([for action in statement.Action : startswith(action, "kms:")])
       ]) == toset([
@@ -227,23 +134,23 @@ run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement.Condition
-      if statement.Sid == "PublishMetrics"
-    ]) == { StringEquals = { "cloudwatch:namespace" = ["snowplow-enrich", "Snowplow/EC2"] } }
-    error_message = "Metrics may be published only under KCL's namespace (the app name) and the agent's."
+      for statement in jsondecode(local.policy).Statement : statement.Condition
+      if statement.Sid == "PublishKclMetrics"
+    ]) == { StringEquals = { "cloudwatch:namespace" = "snowplow-enrich" } }
+    error_message = "KCL's metrics may be published only under its namespace, the app name (the agent's namespace is the fleet's)."
   }
 
   assert {
     condition = alltrue([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for statement in jsondecode(local.policy).Statement :
       !anytrue([for action in statement.Action : strcontains(action, "*") || startswith(action, "secretsmanager:") || startswith(action, "s3:")])
     ])
     error_message = "No wildcard actions, and no secret or S3 access when no Iglu API key or S3 asset is configured."
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role_policy.report_failed_boot.policy).Statement[0].Resource == [aws_autoscaling_group.this.arn]
-    error_message = "An instance may only report its own group's instances unhealthy."
+    condition     = output.role_name == "snowplow-enricher"
+    error_message = "The instances' role (ec2-fleet, which attaches this policy) must be named after the enricher."
   }
 }
 
@@ -260,7 +167,7 @@ run "iglu_api_key_is_read_from_its_secret_at_boot" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if statement.Sid == "ReadIgluApiKey"
       ]) == {
       Sid      = "ReadIgluApiKey"
@@ -273,7 +180,7 @@ run "iglu_api_key_is_read_from_its_secret_at_boot" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if statement.Sid == "DecryptIgluApiKey"
       ]) == {
       Sid       = "DecryptIgluApiKey"
@@ -287,9 +194,9 @@ run "iglu_api_key_is_read_from_its_secret_at_boot" {
 
   assert {
     condition = alltrue([
-      strcontains(local.user_data, "--secret-id 'snowplow/iglu-api-key'"),
-      strcontains(local.user_data, "printf '%s=%s\\n' 'IGLU_API_KEY' \"$iglu_api_key\" >> \"$env_file\""),
-      strcontains(local.user_data, "--env-file \"$env_file\""),
+      strcontains(local.boot_script, "--secret-id 'snowplow/iglu-api-key'"),
+      strcontains(local.boot_script, "printf '%s=%s\\n' 'IGLU_API_KEY' \"$iglu_api_key\" >> \"$env_file\""),
+      strcontains(local.boot_script, "--env-file \"$env_file\""),
     ])
     error_message = "The boot script must fetch the key and hand it to the container through the env file."
   }
@@ -299,7 +206,7 @@ run "without_an_iglu_api_key_the_boot_script_reads_no_secret" {
   command = plan
 
   assert {
-    condition     = !strcontains(local.user_data, "secretsmanager")
+    condition     = !strcontains(module.fleet.user_data, "secretsmanager")
     error_message = "No secret may be read when no Iglu API key is configured."
   }
 }
@@ -313,7 +220,7 @@ run "s3_enrichment_assets_are_readable_and_nothing_else_in_s3" {
 
   assert {
     condition = one([
-      for statement in jsondecode(aws_iam_role_policy.this.policy).Statement : statement
+      for statement in jsondecode(local.policy).Statement : statement
       if anytrue([for action in statement.Action : startswith(action, "s3:")])
       ]) == {
       Sid      = "ReadEnrichmentAssets"
@@ -329,21 +236,22 @@ run "user_data_writes_every_config_file_and_runs_the_pinned_image" {
   command = apply
 
   assert {
-    condition     = aws_launch_template.this.user_data == base64gzip(local.user_data)
-    error_message = "The launch template must carry the rendered boot script, gzip-compressed."
+    condition     = startswith(module.fleet.user_data, "#!/bin/bash\n") && endswith(module.fleet.user_data, "\n${local.boot_script}")
+    error_message = "The instances' boot script must end with Enrich's steps."
   }
 
   assert {
     condition = alltrue([
-      strcontains(local.user_data, "base64 --decode > \"$config_dir/enrich.hocon\" <<'CONFIG'\n${base64encode(var.config)}\nCONFIG\n"),
-      strcontains(local.user_data, "base64 --decode > \"$config_dir/iglu_resolver.json\" <<'CONFIG'\n${base64encode(var.iglu_resolver)}\nCONFIG\n"),
-      strcontains(local.user_data, "base64 --decode > \"$config_dir/enrichments/ua_parser.json\" <<'CONFIG'\n${base64encode(var.enrichments.ua_parser)}\nCONFIG\n"),
-      strcontains(local.user_data, "base64 --decode > \"$config_dir/enrichments/referer_parser.json\" <<'CONFIG'\n${base64encode(var.enrichments.referer_parser)}\nCONFIG\n"),
-      strcontains(local.user_data, "readonly image='snowplow/snowplow-enrich-kinesis:5.1.2'"),
-      strcontains(local.user_data, "--log-opt 'awslogs-group=/snowplow/snowplow-enricher'"),
-      strcontains(local.user_data, "--enrichments /snowplow/config/enrichments"),
+      strcontains(local.boot_script, "base64 --decode > \"$config_dir/enrich.hocon\" <<'CONFIG'\n${base64encode(var.config)}\nCONFIG\n"),
+      strcontains(local.boot_script, "base64 --decode > \"$config_dir/iglu_resolver.json\" <<'CONFIG'\n${base64encode(var.iglu_resolver)}\nCONFIG\n"),
+      strcontains(local.boot_script, "base64 --decode > \"$config_dir/enrichments/ua_parser.json\" <<'CONFIG'\n${base64encode(var.enrichments.ua_parser)}\nCONFIG\n"),
+      strcontains(local.boot_script, "base64 --decode > \"$config_dir/enrichments/referer_parser.json\" <<'CONFIG'\n${base64encode(var.enrichments.referer_parser)}\nCONFIG\n"),
+      strcontains(module.fleet.user_data, "\nreadonly image='snowplow/snowplow-enrich-kinesis:5.1.2'\n"),
+      strcontains(local.boot_script, "--log-opt \"awslogs-group=$log_group\""),
+      strcontains(local.boot_script, "--enrichments /snowplow/config/enrichments"),
+      output.log_group_name == "/snowplow/snowplow-enricher",
     ])
-    error_message = "The user data must write each rendered file and run the given image with its logs in the module's log group."
+    error_message = "The boot steps must write each rendered file and run the given image with its logs in the fleet's log group, /snowplow/NAME."
   }
 }
 
@@ -359,17 +267,7 @@ run "a_new_enrichment_rolls_the_fleet" {
   }
 
   assert {
-    condition     = output.config_sha256 != run.baseline_config.config_sha256 && aws_launch_template.this.tag_specifications[0].tags.config_sha256 == output.config_sha256
-    error_message = "A configuration change must change the config_sha256 the launch template gives its instances, i.e. make a new launch template version."
-  }
-
-  assert {
-    condition = alltrue([
-      aws_autoscaling_group.this.launch_template[0].version == tostring(aws_launch_template.this.latest_version),
-      aws_autoscaling_group.this.instance_refresh[0].strategy == "Rolling",
-      aws_autoscaling_group.this.instance_refresh[0].preferences[0].min_healthy_percentage == 90,
-      aws_autoscaling_group.this.instance_refresh[0].preferences[0].auto_rollback,
-    ])
-    error_message = "The group must follow the latest launch template version with a rolling refresh keeping 90% healthy."
+    condition     = output.config_sha256 != run.baseline_config.config_sha256 && output.config_sha256 == sha256(jsonencode(local.config_files))
+    error_message = "A configuration change must change the config_sha256 the launch template gives its instances, i.e. make a new launch template version (which ec2-fleet's instance refresh rolls out)."
   }
 }
