@@ -84,3 +84,9 @@ def test_terraform_runs_with_the_project_cli_config() -> None:
     env = terraform.environment()
     assert Path(env["TF_CLI_CONFIG_FILE"]).read_text().startswith("# Written by snowplow-infra")
     assert terraform.version(terraform.require_binary()) >= terraform.MIN_VERSION
+
+
+def test_extra_environment_cannot_replace_the_project_cli_config() -> None:
+    env = terraform.environment({"TF_CLI_CONFIG_FILE": "/elsewhere/.terraformrc", "X_EXTRA": "1"})
+    assert env["TF_CLI_CONFIG_FILE"] == str(terraform.CLI_CONFIG_PATH)
+    assert env["X_EXTRA"] == "1"

@@ -180,7 +180,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
             ["plan", "-input=false", "-no-color", "-out=tfplan"],
             root,
             capture=True,
-            extra_env=server.environment(values.region),
+            extra_env=server.terraform_environment(values.region),
         )
     shown = terraform.run(["show", "-json", "tfplan"], root, capture=True)
     changes = {change["address"]: change for change in json.loads(shown.stdout)["resource_changes"]}

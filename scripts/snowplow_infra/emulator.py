@@ -58,6 +58,14 @@ CLEARED_VARIABLES = (
 )
 
 
+def terraform_environment(endpoint: str, region: str) -> dict[str, str]:
+    """What terraform.run's ``extra_env`` needs to use the emulator: the client variables, and the
+    variables that would reach a real account set empty (terraform's SDK treats empty as unset;
+    boto3 does not, so Python clients use process_environment instead)."""
+    cleared = dict.fromkeys(CLEARED_VARIABLES, "")
+    return cleared | client_environment(endpoint, region)
+
+
 def process_environment(endpoint: str, region: str) -> dict[str, str]:
     """The whole environment for a child process (terraform, a demo step) that uses the emulator."""
     env = {k: v for k, v in os.environ.items() if k not in CLEARED_VARIABLES}
@@ -78,6 +86,9 @@ class Emulator:
 
     def environment(self, region: str) -> dict[str, str]:
         return process_environment(self.endpoint, region)
+
+    def terraform_environment(self, region: str) -> dict[str, str]:
+        return terraform_environment(self.endpoint, region)
 
     def stop(self) -> None:
         """Stop the server and wait for it; safe to call twice."""

@@ -82,9 +82,7 @@ class LocalBackend:
         """What terraform needs on top of the project's own environment (terraform.run adds
         these to os.environ): the emulator's endpoint and fake credentials, the variables that
         would reach a real account set empty, and this run's data folder."""
-        cleared = {name: "" for name in emulator.CLEARED_VARIABLES}
-        client = emulator.client_environment(server.endpoint, region)
-        return {**cleared, **client, "TF_DATA_DIR": str(self.data_dir)}
+        return server.terraform_environment(region) | {"TF_DATA_DIR": str(self.data_dir)}
 
     def init(self, env: Mapping[str, str], *, capture: bool = True) -> None:
         """``terraform init`` against the local backend, providers pinned by the lock file."""

@@ -140,14 +140,15 @@ def write_cli_config(plugin_dir: Path | None) -> Path:
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The process environment for terraform: project CLI config, no prompts, no colour codes."""
+    """The process environment for terraform: os.environ plus ``extra``, then the project's own
+    settings (CLI config, no prompts), which ``extra`` cannot override."""
     env = dict(os.environ)
+    if extra:
+        env.update(extra)
     env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(find_plugin_dir()))
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
     env.pop("TF_PLUGIN_CACHE_DIR", None)
-    if extra:
-        env.update(extra)
     return env
 
 
