@@ -29,7 +29,7 @@ DEFAULT_ENVIRONMENT = "aws-snowplow"
 
 # Roles the configs and the data path wire together; each must exist in its section.
 STREAM_ROLES = ("raw_good", "raw_bad", "enriched_good", "enriched_bad")
-BUCKET_ROLES = ("events", "quarantine", "access_logs")
+BUCKET_ROLES = ("events", "access_logs")
 RECORD_FORMATS = ("enriched", "bad_rows")
 
 # The collector's built-in endpoints, the only valid targets of a custom path.
