@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from snowplow_infra.local_backend import (
     local_backend,
     override_text,
 )
-from snowplow_infra.paths import environment_dir
+from snowplow_infra.paths import REPO_ROOT, environment_dir
 from snowplow_infra.plan import PlanResult
 
 ENVIRONMENT = pipeline.DEFAULT_ENVIRONMENT
@@ -516,3 +517,123 @@ def test_no_account_id_or_region_is_typed(
     assert len(elb) == 1
     assert {account for _, account in arns if account} <= callers | elb
     assert {region for region, _ in arns if region} == {values.region}
+
+
+# --- alarms: one alarm per failure, each named with its priority and in the runbook ---------------
+
+ALARMS_RUNBOOK = REPO_ROOT / "docs" / "alarms.md"
+PRIORITY_SUFFIX = re.compile(r"_(P[123])$")
+# Alarms that watch one series on purpose: an escalation, each rung with its own priority and
+# threshold. Any other pair of alarms on one series raises two alarms for one failure.
+ESCALATIONS = [["snowplow-enrichment-lagging_P2", "snowplow-enrichment-stalled_P1"]]
+# What issue 5 requires of each pseudonymization function, alarmed by its own module.
+LAMBDA_ALARM_METRICS = ("Errors", "Throttles", "Duration")
+
+
+def planned_alarms(result: PlanResult) -> dict[str, dict[str, Any]]:
+    """Every planned CloudWatch metric alarm, by alarm name."""
+    return {
+        change["after"]["alarm_name"]: change["after"]
+        for change in changes(result, "aws_cloudwatch_metric_alarm").values()
+    }
+
+
+def watched_series(alarm: dict[str, Any]) -> tuple[Any, ...]:
+    """What an alarm watches, whatever its period or threshold: one metric (namespace, name,
+    dimensions, statistic), set at the top level or as its only metric query, or else the
+    metric-math expression it returns with the metrics it reads. Dimensions known only after
+    apply (the collector's load balancer) compare as equal, so a doubt counts as a duplicate."""
+
+    def metric(namespace: str, name: str, dimensions: Any, statistic: str) -> tuple[str, ...]:
+        return (namespace, name, json.dumps(dimensions, sort_keys=True), statistic)
+
+    queries = alarm["metric_query"]
+    if not queries:
+        statistic = alarm["statistic"] or alarm["extended_statistic"]
+        return metric(alarm["namespace"], alarm["metric_name"], alarm.get("dimensions"), statistic)
+    inputs = sorted(
+        metric(m["namespace"], m["metric_name"], m.get("dimensions"), m["stat"])
+        for query in queries
+        for m in query["metric"]
+    )
+    expressions = sorted(q["expression"] for q in queries if q["return_data"] and q["expression"])
+    if not expressions and len(inputs) == 1:
+        return inputs[0]
+    return ("expression", *expressions, *inputs)
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_no_failure_raises_two_alarms(
+    environment_plan: PlanResult, values: pipeline.Pipeline
+) -> None:
+    alarms = planned_alarms(environment_plan)
+    by_series: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for name, alarm in alarms.items():
+        by_series[watched_series(alarm)].append(name)
+    shared = sorted(sorted(names) for names in by_series.values() if len(names) > 1)
+    assert shared == sorted(sorted(rungs) for rungs in ESCALATIONS), (
+        "alarms that watch the same metric with the same statistic page twice for one failure"
+    )
+    for rungs in ESCALATIONS:
+        assert len({PRIORITY_SUFFIX.search(name)[1] for name in rungs}) == len(rungs)  # type: ignore[index]
+        assert len({alarms[name]["threshold"] for name in rungs}) == len(rungs)
+
+    # Issue 5: every function has exactly one Errors, one Throttles and one Duration alarm.
+    for function in values.pseudonymization.functions.values():
+        for metric_name in LAMBDA_ALARM_METRICS:
+            watching = [
+                name
+                for name, alarm in alarms.items()
+                if watched_series(alarm)[:3]
+                == ("AWS/Lambda", metric_name, json.dumps({"FunctionName": function}))
+            ]
+            assert len(watching) == 1, (function, metric_name, watching)
+
+
+def runbook() -> tuple[dict[re.Pattern[str], str], set[str]]:
+    """docs/alarms.md: its table's alarm-name patterns (``<delivery>``, ``<format>``... stand for
+    a name part) with their priority column, and the anchors of its sections."""
+    text = ALARMS_RUNBOOK.read_text(encoding="utf-8")
+    rows = {
+        re.compile(re.sub(r"<[a-z]+>", "[a-z0-9-]+", re.escape(name))): priority
+        for name, priority in re.findall(r"^\| `([^`]+)` \| (P[123]) \|", text, re.MULTILINE)
+    }
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^## (.+)$", text, re.MULTILINE)
+    }
+    return rows, anchors
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_every_alarm_ends_in_its_priority_and_has_its_runbook_section(
+    environment_plan: PlanResult,
+) -> None:
+    rows, anchors = runbook()
+    alarms = planned_alarms(environment_plan)
+    assert rows
+    for name, alarm in alarms.items():
+        suffix = PRIORITY_SUFFIX.search(name)
+        assert suffix, f"{name} does not end in _P1, _P2 or _P3"
+        assert [p for pattern, p in rows.items() if pattern.fullmatch(name)] == [suffix[1]], (
+            f"{name} is not listed once, under its priority, in {ALARMS_RUNBOOK.name}'s table"
+        )
+        assert alarm["alarm_description"].startswith(f"{suffix[1]}: "), name
+        section = re.search(r" Runbook: docs/alarms\.md#([a-z0-9-]+)$", alarm["alarm_description"])
+        assert section, f"{name}'s description does not end with its runbook section"
+        assert section[1] in anchors, f"{name}: docs/alarms.md has no section #{section[1]}"
+    for pattern in rows:
+        assert any(pattern.fullmatch(name) for name in alarms), (
+            f"{ALARMS_RUNBOOK.name} lists {pattern.pattern}, which no planned alarm matches"
+        )
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_the_dashboard_lists_the_pseudonymization_alarms(environment_plan: PlanResult) -> None:
+    """The dashboard's body is known only once the load balancer exists; the wiring is not."""
+    monitoring = environment_plan.plan["configuration"]["root_module"]["module_calls"]["monitoring"]
+    listed = monitoring["expressions"]["additional_alarm_names"]["references"]
+    assert "module.pseudonymization.alarm_names" in listed

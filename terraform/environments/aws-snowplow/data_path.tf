@@ -27,6 +27,10 @@ locals {
   processing_failed_prefix = "processing-failed/"
   break_glass_role_arn     = "arn:${local.partition}:iam::${local.account_id}:role/${var.break_glass_role_name}"
 
+  # Priority of the pseudonymization functions' own alarms (docs/alarms.md): its name suffix and
+  # the alarm topic they notify.
+  pseudonymization_alarm_priority = "P2"
+
   # Where the log delivery services write in the access-log bucket.
   s3_access_logs_prefix  = "s3/"
   elb_access_logs_prefix = "collector-alb"
@@ -133,8 +137,10 @@ module "pseudonymization" {
   logs_kms_key_arn    = module.kms_key["logs"].arn
   prevent_destroy     = var.prevent_destroy
 
-  # The function's own alarms (errors, throttles, duration) notify the P2 alarm topic (operations.tf).
-  alarm_actions = [module.monitoring.topic_arns["P2"]]
+  # The functions' own alarms (errors, throttles, duration) are the only alarms on their AWS/Lambda
+  # metrics: P2, notifying the P2 alarm topic (operations.tf), listed on the SnowPlow dashboard.
+  alarm_priority = local.pseudonymization_alarm_priority
+  alarm_actions  = [module.monitoring.topic_arns[local.pseudonymization_alarm_priority]]
 }
 
 module "delivery" {

@@ -50,6 +50,10 @@ module "monitoring" {
   delivery_streams = { for k, d in module.delivery : k => d.name }
   functions        = module.pseudonymization.function_names
 
+  # The functions' Errors, Throttles and Duration alarms are the pseudonymization module's own
+  # (data_path.tf); the dashboard lists them with the rest.
+  additional_alarm_names = values(module.pseudonymization.alarm_names)
+
   # E-mail lists are committed in terraform.tfvars; HTTPS endpoints (PagerDuty) come from a masked
   # CI/CD variable because their URLs embed a routing key.
   subscriptions = {

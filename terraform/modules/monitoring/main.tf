@@ -28,6 +28,9 @@ locals {
 # Every alarm is one entry below: its priority (P1 page now, P2 today, P3 next working day; see
 # docs/alarms.md), its runbook section, and the metrics it reads. An alarm with an `expression`
 # watches that metric-math expression over its metrics; otherwise it watches its only metric.
+# The functions' AWS/Lambda metrics (Errors, Throttles, Duration) are alarmed by the
+# pseudonymization-lambda module itself; its alarms only join the dashboard's alarm list
+# (additional_alarm_names), so that one failure never raises two alarms.
 
 locals {
   alarm_definitions = merge(
@@ -136,15 +139,6 @@ locals {
       periods     = 3
       metrics = {
         success = { namespace = "AWS/Firehose", name = "DeliveryToS3.Success", dimensions = local.delivery[k], stat = "Average", period = 300 }
-      }
-    } },
-    { for k, name in var.functions : "${local.short_name[k]}-lambda-errors" => {
-      priority    = "P2"
-      runbook     = "lambda-errors"
-      description = "Pseudonymization function ${name} failed more than ${var.lambda_errors_threshold} invocations in 5 minutes: Firehose retries them, then writes their batches under the error prefix instead of S3's readable prefixes."
-      threshold   = var.lambda_errors_threshold
-      metrics = {
-        errors = { namespace = "AWS/Lambda", name = "Errors", dimensions = local.function[k], stat = "Sum", period = 300 }
       }
     } },
     { for k, name in var.functions : "${local.short_name[k]}-processing-failed" => {
@@ -424,7 +418,7 @@ locals {
       height = local.alarm_list_height
       properties = {
         title  = "Alarms (P1 page now, P2 today, P3 next working day)"
-        alarms = sort([for k, name in local.alarm_names : "${local.alarm_arn_stem}${name}"])
+        alarms = sort([for name in concat(values(local.alarm_names), var.additional_alarm_names) : "${local.alarm_arn_stem}${name}"])
       }
     }],
     flatten([for r, row in local.rows : concat(

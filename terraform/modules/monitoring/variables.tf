@@ -67,7 +67,7 @@ variable "delivery_streams" {
 }
 
 variable "functions" {
-  description = "Pseudonymization Lambda function names, keyed by record format (enriched, bad_rows). Each gets a dashboard row and error, processing-failed and response-size alarms."
+  description = "Pseudonymization Lambda function names, keyed by record format (enriched, bad_rows). Each gets a dashboard row and processing-failed and response-size alarms (on its own EMF metrics); its Errors, Throttles and Duration alarms belong to the pseudonymization-lambda module (pass their names in additional_alarm_names)."
   type        = map(string)
 
   validation {
@@ -91,6 +91,17 @@ variable "pseudonymization_metrics" {
   validation {
     condition     = can(regex("^[^:][^:]{0,254}$", var.pseudonymization_metrics.namespace)) && !startswith(var.pseudonymization_metrics.namespace, "AWS/")
     error_message = "pseudonymization_metrics.namespace must be a custom CloudWatch namespace: 1-255 characters, no colon, not starting with AWS/."
+  }
+}
+
+variable "additional_alarm_names" {
+  description = "Names of alarms other modules create (e.g. the pseudonymization-lambda module's alarm_names: its functions' Errors, Throttles and Duration alarms), listed in the dashboard's alarm list beside this module's own. Like every alarm of the project, each name must end in its priority, _P1, _P2 or _P3."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.additional_alarm_names : can(regex("^[^:]{1,252}_P[123]$", name))])
+    error_message = "Each of additional_alarm_names must be a CloudWatch alarm name (no colon, at most 255 characters) ending in its priority, _P1, _P2 or _P3."
   }
 }
 
@@ -185,17 +196,6 @@ variable "delivery_freshness_seconds" {
   validation {
     condition     = var.delivery_freshness_seconds > 900
     error_message = "delivery_freshness_seconds must exceed 900, Firehose's longest buffering interval, or the alarm fires on normal buffering."
-  }
-}
-
-variable "lambda_errors_threshold" {
-  description = "P2 when a pseudonymization function fails more than this many invocations in 5 minutes. A failed invocation's batch is retried, then written under the error prefix instead of reaching Snowflake."
-  type        = number
-  default     = 0
-
-  validation {
-    condition     = var.lambda_errors_threshold >= 0
-    error_message = "lambda_errors_threshold must not be negative."
   }
 }
 

@@ -54,12 +54,15 @@ locals {
 
   timeout_ms = var.timeout_seconds * 1000
 
+  # Every alarm's name ends in its priority (docs/alarms.md, the runbook, has a section per
+  # alarm): <function>-errors_P2, <function>-throttles_P2, <function>-duration_P2.
   alarms = merge([for format, name in var.function_names : {
     "${format}/errors" = {
       function    = name
       metric      = "Errors"
       statistic   = "Sum"
       threshold   = 1
+      runbook     = "lambda-errors"
       description = "${name} failed at least once in 5 minutes: Firehose retries, then writes the batch's raw records to the restricted processing-failed prefix. See the function's logs."
     }
     "${format}/throttles" = {
@@ -67,6 +70,7 @@ locals {
       metric      = "Throttles"
       statistic   = "Sum"
       threshold   = 1
+      runbook     = "lambda-throttles"
       description = "${name} was throttled in the last 5 minutes: Firehose retries, delivery lags. Check the account's concurrency."
     }
     "${format}/duration" = {
@@ -74,6 +78,7 @@ locals {
       metric      = "Duration"
       statistic   = "Maximum"
       threshold   = floor(local.timeout_ms * var.duration_alarm_ratio)
+      runbook     = "lambda-duration"
       description = "An invocation of ${name} took more than ${var.duration_alarm_ratio * 100}% of its ${var.timeout_seconds} s timeout: batches are close to timing out."
     }
   }]...)
@@ -162,8 +167,8 @@ resource "aws_lambda_function" "this" {
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 
-  alarm_name          = "${each.value.function}-${lower(each.value.metric)}"
-  alarm_description   = each.value.description
+  alarm_name          = "${each.value.function}-${lower(each.value.metric)}_${var.alarm_priority}"
+  alarm_description   = "${var.alarm_priority}: ${each.value.description} Runbook: docs/alarms.md#${each.value.runbook}"
   namespace           = "AWS/Lambda"
   metric_name         = each.value.metric
   dimensions          = { FunctionName = aws_lambda_function.this[split("/", each.key)[0]].function_name }

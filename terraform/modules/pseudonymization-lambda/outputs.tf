@@ -27,6 +27,11 @@ output "log_group_names" {
 }
 
 output "alarm_names" {
-  description = "Alarm names keyed FORMAT/errors, FORMAT/throttles, FORMAT/duration."
+  description = "Alarm names keyed FORMAT/errors, FORMAT/throttles, FORMAT/duration, each ending in _<alarm_priority>; known when planning (e.g. for a dashboard's alarm list)."
   value       = { for key, a in aws_cloudwatch_metric_alarm.this : key => a.alarm_name }
+}
+
+output "alarm_arns" {
+  description = "Alarm ARNs keyed like alarm_names."
+  value       = { for key, a in aws_cloudwatch_metric_alarm.this : key => a.arn }
 }

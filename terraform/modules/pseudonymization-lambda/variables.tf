@@ -129,8 +129,19 @@ variable "log_retention_days" {
   }
 }
 
+variable "alarm_priority" {
+  description = "Priority of the functions' Errors, Throttles and Duration alarms: P1 (page now), P2 (act today) or P3 (next working day). Every alarm name ends in it (e.g. snowplow-pseudonymize-enriched-errors_P2), as every alarm of the project does (docs/alarms.md); alarm_actions should reach that priority's people."
+  type        = string
+  default     = "P2"
+
+  validation {
+    condition     = contains(["P1", "P2", "P3"], var.alarm_priority)
+    error_message = "alarm_priority must be P1, P2 or P3."
+  }
+}
+
 variable "alarm_actions" {
-  description = "ARNs notified when an alarm fires or recovers (e.g. the monitoring SNS topic). Empty: the alarms still show in CloudWatch but notify no one."
+  description = "ARNs notified when an alarm fires or recovers: the SNS topic of alarm_priority (the monitoring module's topic_arns[alarm_priority]). Empty: the alarms still show in CloudWatch but notify no one."
   type        = list(string)
   default     = []
 }

@@ -54,6 +54,15 @@ variables {
     enriched = "example-pseudonymize-enriched"
     bad_rows = "example-pseudonymize-bad-rows"
   }
+  # What the pseudonymization-lambda module's alarm_names output gives.
+  additional_alarm_names = [
+    "example-pseudonymize-enriched-errors_P2",
+    "example-pseudonymize-enriched-throttles_P2",
+    "example-pseudonymize-enriched-duration_P2",
+    "example-pseudonymize-bad-rows-errors_P2",
+    "example-pseudonymize-bad-rows-throttles_P2",
+    "example-pseudonymize-bad-rows-duration_P2",
+  ]
   subscriptions = {
     P1 = { https = ["https://events.pagerduty.com/integration/EXAMPLEKEY/enqueue"] }
     P3 = { email = ["data-platform@example.com", "oncall@example.com"] }
@@ -76,8 +85,6 @@ run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
       "snowplow-enriched-good-delivery-failing_P2",
       "snowplow-enriched-bad-delivery-failing_P2",
       "snowplow-raw-bad-delivery-failing_P2",
-      "snowplow-enriched-lambda-errors_P2",
-      "snowplow-bad-rows-lambda-errors_P2",
       "snowplow-enriched-processing-failed_P3",
       "snowplow-bad-rows-processing-failed_P3",
       "snowplow-enriched-response-near-cap_P3",
@@ -97,6 +104,13 @@ run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
   assert {
     condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : strcontains(a.alarm_description, "Runbook: docs/alarms.md#")])
     error_message = "Each alarm's description must point at its runbook section."
+  }
+  assert {
+    # The pseudonymization-lambda module alarms on these; a second alarm here would page twice.
+    condition = alltrue(flatten([
+      for a in aws_cloudwatch_metric_alarm.this : [for q in a.metric_query : [for m in q.metric : m.namespace != "AWS/Lambda"]]
+    ]))
+    error_message = "No alarm of this module may watch an AWS/Lambda metric: the pseudonymization-lambda module owns the functions' Errors, Throttles and Duration alarms."
   }
 }
 
@@ -253,8 +267,12 @@ run "dashboard_is_valid_json_and_shows_every_resource_it_was_given" {
   assert {
     condition = toset(flatten([
       for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.alarms if w.type == "alarm"
-    ])) == toset([for name in values(output.alarm_names) : "arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}"])
-    error_message = "The alarm list on top must show every alarm."
+    ])) == toset([for name in concat(values(output.alarm_names), var.additional_alarm_names) : "arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}"])
+    error_message = "The alarm list on top must show every alarm: this module's and the additional ones (the Lambda's own)."
+  }
+  assert {
+    condition     = length(one([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.alarms if w.type == "alarm"])) == length(output.alarm_names) + length(var.additional_alarm_names)
+    error_message = "The alarm list must show each alarm once."
   }
   assert {
     condition = alltrue([
@@ -328,6 +346,16 @@ run "unknown_priorities_and_plain_http_endpoints_are_refused" {
   }
 
   expect_failures = [var.subscriptions]
+}
+
+run "additional_alarms_without_a_priority_are_refused" {
+  command = plan
+
+  variables {
+    additional_alarm_names = ["example-pseudonymize-enriched-errors"]
+  }
+
+  expect_failures = [var.additional_alarm_names]
 }
 
 run "the_aws_managed_sns_key_is_refused" {

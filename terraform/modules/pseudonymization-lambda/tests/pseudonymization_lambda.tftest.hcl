@@ -132,24 +132,62 @@ run "alarms_on_errors_throttles_and_duration_near_the_timeout" {
 
   variables {
     timeout_seconds = 120
-    alarm_actions   = ["arn:aws:sns:us-east-1:111122223333:alarms"]
+    alarm_actions   = ["arn:aws:sns:us-east-1:111122223333:alarms-P2"]
   }
 
   assert {
-    condition = { for key, a in aws_cloudwatch_metric_alarm.this : key => [a.alarm_name, a.metric_name, a.statistic, a.threshold] } == {
-      "enriched/errors"    = ["pseudonymize-enriched-errors", "Errors", "Sum", 1]
-      "enriched/throttles" = ["pseudonymize-enriched-throttles", "Throttles", "Sum", 1]
-      "enriched/duration"  = ["pseudonymize-enriched-duration", "Duration", "Maximum", 96000]
-      "bad_rows/errors"    = ["pseudonymize-bad-rows-errors", "Errors", "Sum", 1]
-      "bad_rows/throttles" = ["pseudonymize-bad-rows-throttles", "Throttles", "Sum", 1]
-      "bad_rows/duration"  = ["pseudonymize-bad-rows-duration", "Duration", "Maximum", 96000]
+    condition = { for key, a in aws_cloudwatch_metric_alarm.this : key => [a.alarm_name, a.namespace, a.metric_name, a.dimensions.FunctionName, a.statistic, a.threshold] } == {
+      "enriched/errors"    = ["pseudonymize-enriched-errors_P2", "AWS/Lambda", "Errors", "pseudonymize-enriched", "Sum", 1]
+      "enriched/throttles" = ["pseudonymize-enriched-throttles_P2", "AWS/Lambda", "Throttles", "pseudonymize-enriched", "Sum", 1]
+      "enriched/duration"  = ["pseudonymize-enriched-duration_P2", "AWS/Lambda", "Duration", "pseudonymize-enriched", "Maximum", 96000]
+      "bad_rows/errors"    = ["pseudonymize-bad-rows-errors_P2", "AWS/Lambda", "Errors", "pseudonymize-bad-rows", "Sum", 1]
+      "bad_rows/throttles" = ["pseudonymize-bad-rows-throttles_P2", "AWS/Lambda", "Throttles", "pseudonymize-bad-rows", "Sum", 1]
+      "bad_rows/duration"  = ["pseudonymize-bad-rows-duration_P2", "AWS/Lambda", "Duration", "pseudonymize-bad-rows", "Maximum", 96000]
     }
-    error_message = "Each function needs an Errors, a Throttles and a Duration alarm at 80% of its timeout."
+    error_message = "Each function needs an Errors, a Throttles and a Duration alarm at 80% of its timeout, named with their P2 default priority."
   }
   assert {
     condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(var.alarm_actions) && a.ok_actions == toset(var.alarm_actions)])
     error_message = "Alarms must notify the given actions when they fire and recover."
   }
+  assert {
+    condition = { for key, a in aws_cloudwatch_metric_alarm.this : key => regex("^P2: .* Runbook: (docs/alarms\\.md#lambda-[a-z]+)$", a.alarm_description)[0] } == {
+      "enriched/errors"    = "docs/alarms.md#lambda-errors"
+      "enriched/throttles" = "docs/alarms.md#lambda-throttles"
+      "enriched/duration"  = "docs/alarms.md#lambda-duration"
+      "bad_rows/errors"    = "docs/alarms.md#lambda-errors"
+      "bad_rows/throttles" = "docs/alarms.md#lambda-throttles"
+      "bad_rows/duration"  = "docs/alarms.md#lambda-duration"
+    }
+    error_message = "Each alarm's description must start with its priority and end with its runbook section."
+  }
+  assert {
+    condition     = output.alarm_names == { for key, a in aws_cloudwatch_metric_alarm.this : key => a.alarm_name }
+    error_message = "alarm_names must list every alarm, known when planning."
+  }
+}
+
+run "the_alarm_priority_ends_every_alarm_name" {
+  command = plan
+
+  variables {
+    alarm_priority = "P1"
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 6 && alltrue([for a in aws_cloudwatch_metric_alarm.this : endswith(a.alarm_name, "_P1") && startswith(a.alarm_description, "P1: ")])
+    error_message = "alarm_priority must end every alarm name and open every description."
+  }
+}
+
+run "an_unknown_alarm_priority_is_refused" {
+  command = plan
+
+  variables {
+    alarm_priority = "P4"
+  }
+
+  expect_failures = [var.alarm_priority]
 }
 
 run "unknown_record_format_is_refused" {
