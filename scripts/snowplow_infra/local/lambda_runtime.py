@@ -2,11 +2,12 @@
 
 What runs is exactly what Terraform deployed: the built zip (``build/lambda/pseudonymization.zip``)
 is checked against the function's ``CodeSha256`` in the emulator, extracted to a temporary folder
-and imported in a separate process (``lambda_worker.py``, ``python -I``) whose ``sys.path`` holds
-only that folder and the interpreter's own packages, so the handler sees nothing of this
-repository. The process gets the function's environment from GetFunctionConfiguration
-(``SALT_SECRET_ID``, ``RECORD_FORMAT``), Lambda's reserved variables, and the emulator's endpoint
-and fake credentials in place of the execution role's. It lives across invocations, like a warm
+and imported in a separate process (``lambda_worker.py``, ``python -I -S``) whose ``sys.path``
+holds the standard library, that folder, and the folder boto3 is installed in (the Lambda runtime
+provides boto3), so the handler sees nothing of this repository. The process gets the function's
+environment from GetFunctionConfiguration (``SALT_SECRET_ID``, ``RECORD_FORMAT``), Lambda's
+reserved variables, and the emulator's endpoint and fake credentials in place of the execution
+role's. It lives across invocations, like a warm
 Lambda container, and is killed when an invocation outlives the function's timeout.
 
 What the function prints (its EMF metric lines) goes to ``<log dir>/<function name>.log``.
@@ -14,6 +15,7 @@ What the function prints (its EMF metric lines) goes to ``<log dir>/<function na
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import select
@@ -31,6 +33,14 @@ from snowplow_infra.local import firehose
 from snowplow_infra.package_lambda import base64sha256
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
+
+
+def runtime_packages() -> str:
+    """The folder that holds boto3 (and botocore and their dependencies) for this interpreter."""
+    spec = importlib.util.find_spec("boto3")
+    if spec is None or spec.origin is None:
+        raise LambdaRuntimeError("boto3 is not installed; run `make setup`.")
+    return str(Path(spec.origin).parents[1])
 
 
 class LambdaRuntimeError(RuntimeError):
@@ -146,8 +156,10 @@ class LocalFunction:
             [
                 sys.executable,
                 "-I",
+                "-S",
                 str(WORKER),
                 self._task_root.name,
+                runtime_packages(),
                 config.handler,
                 config.name,
                 str(config.memory_mb),

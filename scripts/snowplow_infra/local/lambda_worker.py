@@ -1,9 +1,10 @@
 """A Lambda execution environment for one function, as a process (standard library only).
 
-Started by ``snowplow_infra.local.lambda_runtime`` as ``python -I lambda_worker.py TASK_ROOT
-HANDLER FUNCTION_NAME MEMORY_MB TIMEOUT_S ARN`` with the function's environment: TASK_ROOT (the
-extracted zip) is the only addition to the standard ``sys.path``, so the handler imports only what
-its package holds, and boto3 from the interpreter as the Lambda runtime provides it.
+Started by ``snowplow_infra.local.lambda_runtime`` as ``python -I -S lambda_worker.py TASK_ROOT
+RUNTIME_PACKAGES HANDLER FUNCTION_NAME MEMORY_MB TIMEOUT_S ARN`` with the function's environment.
+Without ``site``, ``sys.path`` is the standard library plus TASK_ROOT (the extracted zip) and
+RUNTIME_PACKAGES (where boto3 is installed, as the Lambda runtime provides it), so the handler
+imports what its package holds and nothing of the repository that runs it.
 
 Protocol: one JSON event per line on stdin; one JSON line per event on the original stdout,
 ``{"payload": ...}`` or ``{"errorType": ..., "errorMessage": ...}``. Whatever the function prints
@@ -36,10 +37,11 @@ class Context:
 
 
 def main():
-    task_root, handler_name, function_name, memory_mb, timeout_s, arn = sys.argv[1:7]
+    task_root, packages, handler_name, function_name, memory_mb, timeout_s, arn = sys.argv[1:8]
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the function's own output is its log
     sys.path.insert(0, task_root)
+    sys.path.append(packages)
     module_name, _, attribute = handler_name.rpartition(".")
     handler, init_error = None, None
     try:
