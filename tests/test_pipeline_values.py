@@ -39,6 +39,7 @@ def test_the_real_values_file_loads_with_its_names() -> None:
     assert set(values.enrich.enrichment_settings) == set(values.enrich.enrichments)
     assert values.collector.buffer.record_limit == document["collector"]["buffer"]["record_limit"]
     assert dict(values.pseudonymization.functions) == document["pseudonymization"]["functions"]
+    assert values.pseudonymization.metrics_namespace == "SnowplowPseudonymization"
     assert {r: d.source for r, d in values.delivery.items()} == {
         r: d["source"] for r, d in document["delivery"].items()
     }
@@ -202,6 +203,31 @@ BAD_VALUES = {
         "`pseudonymization.runtime`",
         "python3.12",
     ),
+    "missing metrics namespace": (
+        _delete("pseudonymization", "metrics_namespace"),
+        "`pseudonymization.metrics_namespace`",
+        "is missing",
+    ),
+    "metrics namespace reserved for AWS": (
+        _set("AWS/Lambda", "pseudonymization", "metrics_namespace"),
+        "`pseudonymization.metrics_namespace`",
+        "custom CloudWatch namespace",
+    ),
+    "metrics namespace starting with a colon": (
+        _set(":Snowplow", "pseudonymization", "metrics_namespace"),
+        "`pseudonymization.metrics_namespace`",
+        "not ':Snowplow'",
+    ),
+    "metrics namespace with a tab": (
+        _set("Snowplow\tPseudonymization", "pseudonymization", "metrics_namespace"),
+        "`pseudonymization.metrics_namespace`",
+        "custom CloudWatch namespace",
+    ),
+    "metrics namespace longer than 255 characters": (
+        _set("N" * 256, "pseudonymization", "metrics_namespace"),
+        "`pseudonymization.metrics_namespace`",
+        "1 to 255",
+    ),
 }
 
 
@@ -216,6 +242,16 @@ def test_a_bad_values_file_names_its_file_and_key(case: str, tmp_path: Path) -> 
     message = str(raised.value)
     assert message.startswith(f"{path}: key {key} ")
     assert words in message
+
+
+@pytest.mark.parametrize(
+    "namespace", ["Snowplow/Pseudonymization", "Team #1: pseudonymization", "N" * 255, "A"]
+)
+def test_any_custom_cloudwatch_namespace_is_accepted(namespace: str, tmp_path: Path) -> None:
+    document = real_document()
+    document["pseudonymization"]["metrics_namespace"] = namespace
+    values = pipeline.load_file(write_values(tmp_path, document))
+    assert values.pseudonymization.metrics_namespace == namespace
 
 
 def test_a_key_given_twice_is_an_error_with_its_line(tmp_path: Path) -> None:

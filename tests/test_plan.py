@@ -272,6 +272,7 @@ def test_each_delivery_stream_reads_its_stream_through_the_function_for_its_reco
         assert environment == {
             "RECORD_FORMAT": delivery.record_format,
             "SALT_SECRET_ID": values.pseudonymization.salt_secret_name,
+            "METRICS_NAMESPACE": values.pseudonymization.metrics_namespace,
         }
 
 
@@ -412,6 +413,7 @@ def test_no_secret_value_enters_the_plan(environment_plan: PlanResult) -> None:
         assert set(change["after"]["environment"][0]["variables"]) == {
             "RECORD_FORMAT",
             "SALT_SECRET_ID",
+            "METRICS_NAMESPACE",
         }
 
 
@@ -628,6 +630,28 @@ def test_every_alarm_ends_in_its_priority_and_has_its_runbook_section(
         assert any(pattern.fullmatch(name) for name in alarms), (
             f"{ALARMS_RUNBOOK.name} lists {pattern.pattern}, which no planned alarm matches"
         )
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_alarms_read_the_metrics_namespace_the_functions_write_to(
+    environment_plan: PlanResult, values: pipeline.Pipeline
+) -> None:
+    """pipeline.yaml names the namespace once; the functions write there, the alarms read there."""
+    namespace = values.pseudonymization.metrics_namespace
+    for change in changes(environment_plan, "aws_lambda_function").values():
+        assert change["after"]["environment"][0]["variables"]["METRICS_NAMESPACE"] == namespace
+    custom = {
+        m["namespace"]
+        for alarm in planned_alarms(environment_plan).values()
+        for query in alarm["metric_query"]
+        for m in query["metric"]
+        if not m["namespace"].startswith("AWS/")
+    }
+    assert custom == {namespace}
+    monitoring = environment_plan.plan["configuration"]["root_module"]["module_calls"]["monitoring"]
+    read = monitoring["expressions"]["pseudonymization_metrics"]["references"]
+    assert "module.pseudonymization.metrics_namespace" in read
 
 
 @pytest.mark.terraform

@@ -62,6 +62,11 @@ _URI = (r"(https?|s3)://\S+", "an http(s):// or s3:// URI")
 _HTTPS_URI = (r"https?://\S+", "an http(s):// URI")
 _DOMAIN = (r"[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?", "a domain name such as gitlab.com")
 _RUNTIME = (r"python3\.\d+", "a Lambda Python runtime such as python3.12")
+_METRICS_NAMESPACE = (
+    r"(?!AWS/)[0-9A-Za-z._/#-]([0-9A-Za-z._/#: -]{0,253}[0-9A-Za-z._/#:-])?",
+    "a custom CloudWatch namespace: 1 to 255 letters, digits, spaces or . - _ / # : characters, "
+    "not starting with ':', a space or 'AWS/' (reserved for AWS services), not ending with a space",
+)
 _IMAGE = (r"\S+:\S+", "a container image with a tag, such as snowplow/enrich:5.1.2")
 _COOKIE_NAME = (r"[A-Za-z0-9_-]{1,64}", "1 to 64 letters, digits, '_' or '-'")
 _CUSTOM_PATH = (r"/[^/\s]+/[^/\s]+", "a two-segment path such as /com.acme/track")
@@ -182,6 +187,8 @@ class Pseudonymization:
     functions: Mapping[str, str]
     runtime: str
     architecture: str
+    # CloudWatch namespace of the functions' EMF metrics: Terraform sets their METRICS_NAMESPACE.
+    metrics_namespace: str
 
 
 @dataclass(frozen=True)
@@ -502,6 +509,7 @@ def _pseudonymization(node: _Node) -> Pseudonymization:
         functions=_named_roles(functions, RECORD_FORMATS, _FUNCTION_NAME),
         runtime=node["runtime"].string(_RUNTIME),
         architecture=node["architecture"].choice(LAMBDA_ARCHITECTURES),
+        metrics_namespace=node["metrics_namespace"].string(_METRICS_NAMESPACE),
     )
 
 

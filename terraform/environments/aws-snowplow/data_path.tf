@@ -131,6 +131,7 @@ module "pseudonymization" {
   package_base64sha256 = trimspace(file("${local.artifacts_dir}/lambda/pseudonymization.zip.base64sha256"))
   runtime              = local.pipeline.pseudonymization.runtime
   architecture         = local.pipeline.pseudonymization.architecture
+  metrics_namespace    = local.pipeline.pseudonymization.metrics_namespace
 
   salt_secret_name    = local.pipeline.pseudonymization.salt_secret_name
   secrets_kms_key_arn = module.kms_key["secrets"].arn

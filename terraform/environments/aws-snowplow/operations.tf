@@ -50,6 +50,9 @@ module "monitoring" {
   delivery_streams = { for k, d in module.delivery : k => d.name }
   functions        = module.pseudonymization.function_names
 
+  # The namespace the functions write their EMF metrics to (pipeline.yaml, through the module).
+  pseudonymization_metrics = { namespace = module.pseudonymization.metrics_namespace }
+
   # The functions' Errors, Throttles and Duration alarms are the pseudonymization module's own
   # (data_path.tf); the dashboard lists them with the rest.
   additional_alarm_names = values(module.pseudonymization.alarm_names)

@@ -77,20 +77,19 @@ variable "functions" {
 }
 
 variable "pseudonymization_metrics" {
-  description = "Where the pseudonymization Lambda's own metrics live: it writes them in CloudWatch Embedded Metric Format (docs/pseudonymization.md, \"Metrics and logs\"). The namespace is the function's METRICS_NAMESPACE; pass the value the function is configured with. Metric names default to the ones the code writes."
+  description = "Where the pseudonymization Lambda's own metrics live: it writes them in CloudWatch Embedded Metric Format (docs/pseudonymization.md, \"Metrics and logs\"). namespace (required, no default here) is the functions' METRICS_NAMESPACE: pass the pseudonymization-lambda module's metrics_namespace output. Dimension and metric names default to the ones the code writes."
   type = object({
-    namespace            = optional(string, "SnowplowPseudonymization")
+    namespace            = string
     dimension            = optional(string, "FunctionName")
     records_in           = optional(string, "RecordsIn")
     records_failed       = optional(string, "RecordsProcessingFailed")
     values_pseudonymized = optional(string, "ValuesPseudonymized")
     response_bytes       = optional(string, "ResponseBytes")
   })
-  default = {}
 
   validation {
-    condition     = can(regex("^[^:][^:]{0,254}$", var.pseudonymization_metrics.namespace)) && !startswith(var.pseudonymization_metrics.namespace, "AWS/")
-    error_message = "pseudonymization_metrics.namespace must be a custom CloudWatch namespace: 1-255 characters, no colon, not starting with AWS/."
+    condition     = can(regex("^[0-9A-Za-z._/#-]([0-9A-Za-z._/#: -]{0,253}[0-9A-Za-z._/#:-])?$", var.pseudonymization_metrics.namespace)) && !startswith(var.pseudonymization_metrics.namespace, "AWS/")
+    error_message = "pseudonymization_metrics.namespace must be a custom CloudWatch namespace: 1 to 255 letters, digits, spaces or . - _ / # : characters, not starting with ':', a space or 'AWS/' (reserved for AWS services), not ending with a space."
   }
 }
 

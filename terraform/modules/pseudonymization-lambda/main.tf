@@ -150,12 +150,15 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_size_mb
   timeout          = var.timeout_seconds
 
-  # The secret's name (not its ARN, which ends in a random suffix) keeps both values known when
-  # planning, so the plan shows which salt and which rules each function uses.
+  # The secret's name (not its ARN, which ends in a random suffix) keeps every value known when
+  # planning, so the plan shows which salt, which rules and which metrics namespace each function
+  # uses. The code defaults METRICS_NAMESPACE, but Terraform always sets it, from the one value
+  # that monitoring reads too (output metrics_namespace).
   environment {
     variables = {
-      SALT_SECRET_ID = aws_secretsmanager_secret.salt.name
-      RECORD_FORMAT  = each.key
+      SALT_SECRET_ID    = aws_secretsmanager_secret.salt.name
+      RECORD_FORMAT     = each.key
+      METRICS_NAMESPACE = var.metrics_namespace
     }
   }
 

@@ -11,6 +11,11 @@ output "function_arns" {
   depends_on  = [aws_lambda_function.this]
 }
 
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' EMF metrics (their METRICS_NAMESPACE), for alarms and dashboards."
+  value       = var.metrics_namespace
+}
+
 output "salt_secret_arn" {
   description = "ARN of the salt secret (its value is set out of band)."
   value       = aws_secretsmanager_secret.salt.arn

@@ -88,6 +88,16 @@ variable "timeout_seconds" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' own metrics, which they write in Embedded Metric Format (docs/pseudonymization.md, \"Metrics and logs\"): set as every function's METRICS_NAMESPACE, and output so that alarms and dashboards read the same value."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z._/#-]([0-9A-Za-z._/#: -]{0,253}[0-9A-Za-z._/#:-])?$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a custom CloudWatch namespace: 1 to 255 letters, digits, spaces or . - _ / # : characters, not starting with ':', a space or 'AWS/' (reserved for AWS services), not ending with a space."
+  }
+}
+
 variable "salt_secret_name" {
   description = "Name of the Secrets Manager secret that holds the HMAC salt. Terraform creates the secret, never its value."
   type        = string

@@ -54,6 +54,7 @@ variables {
     enriched = "example-pseudonymize-enriched"
     bad_rows = "example-pseudonymize-bad-rows"
   }
+  pseudonymization_metrics = { namespace = "ExamplePseudonymization" }
   # What the pseudonymization-lambda module's alarm_names output gives.
   additional_alarm_names = [
     "example-pseudonymize-enriched-errors_P2",
@@ -146,7 +147,7 @@ run "alarms_watch_the_right_metrics_with_the_documented_defaults" {
   }
   assert {
     condition = (
-      one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].namespace == "SnowplowPseudonymization" &&
+      one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].namespace == "ExamplePseudonymization" &&
       one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].metric_name == "RecordsProcessingFailed" &&
       one(aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].metric_query).metric[0].dimensions.FunctionName == "example-pseudonymize-bad-rows" &&
       aws_cloudwatch_metric_alarm.this["bad-rows-processing-failed"].threshold == 0
@@ -302,6 +303,16 @@ run "a_custom_emf_namespace_reaches_the_alarms_and_the_dashboard" {
     condition     = contains(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for line in try(w.properties.metrics, []) : line[0]]]), "Example/Pseudonymization")
     error_message = "The dashboard must read the namespace the function is configured with."
   }
+}
+
+run "a_namespace_reserved_for_aws_is_refused" {
+  command = plan
+
+  variables {
+    pseudonymization_metrics = { namespace = "AWS/Lambda" }
+  }
+
+  expect_failures = [var.pseudonymization_metrics]
 }
 
 run "streams_must_be_named_by_their_role" {

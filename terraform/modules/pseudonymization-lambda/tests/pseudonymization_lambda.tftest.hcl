@@ -14,6 +14,7 @@ variables {
   package_path         = "build/lambda/pseudonymization.zip"
   package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   salt_secret_name     = "snowplow/salt"
+  metrics_namespace    = "Example/Pseudonymization"
   secrets_kms_key_arn  = "arn:aws:kms:us-east-1:111122223333:key/secrets"
   logs_kms_key_arn     = "arn:aws:kms:us-east-1:111122223333:key/logs"
 }
@@ -27,10 +28,14 @@ run "one_function_per_record_format_from_the_same_package" {
 
   assert {
     condition = jsonencode({ for format, f in aws_lambda_function.this : format => f.environment[0].variables }) == jsonencode({
-      enriched = { SALT_SECRET_ID = "snowplow/salt", RECORD_FORMAT = "enriched" }
-      bad_rows = { SALT_SECRET_ID = "snowplow/salt", RECORD_FORMAT = "bad_rows" }
+      enriched = { METRICS_NAMESPACE = "Example/Pseudonymization", RECORD_FORMAT = "enriched", SALT_SECRET_ID = "snowplow/salt" }
+      bad_rows = { METRICS_NAMESPACE = "Example/Pseudonymization", RECORD_FORMAT = "bad_rows", SALT_SECRET_ID = "snowplow/salt" }
     })
-    error_message = "Each function must get the shared salt secret and its own RECORD_FORMAT, and nothing else."
+    error_message = "Each function must get the shared salt secret, its own RECORD_FORMAT and the given metrics namespace, and nothing else."
+  }
+  assert {
+    condition     = output.metrics_namespace == "Example/Pseudonymization"
+    error_message = "The module must output the namespace its functions write their metrics to."
   }
   assert {
     condition = alltrue([for f in aws_lambda_function.this :
@@ -208,6 +213,26 @@ run "timeout_beyond_firehose_limit_is_refused" {
   }
 
   expect_failures = [var.timeout_seconds]
+}
+
+run "a_namespace_reserved_for_aws_is_refused" {
+  command = plan
+
+  variables {
+    metrics_namespace = "AWS/Lambda"
+  }
+
+  expect_failures = [var.metrics_namespace]
+}
+
+run "a_namespace_cloudwatch_does_not_accept_is_refused" {
+  command = plan
+
+  variables {
+    metrics_namespace = ":Snowplow\tPseudonymization"
+  }
+
+  expect_failures = [var.metrics_namespace]
 }
 
 run "a_hash_that_is_not_a_sha256_is_refused" {
