@@ -15,6 +15,7 @@ from snowplow_infra import (
     terraform_check,
     terraform_passthrough,
 )
+from snowplow_infra.local import command as local_stack
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
 SUBCOMMANDS = (
@@ -25,6 +26,7 @@ SUBCOMMANDS = (
     package_lambda,
     render_configs,
     plan,
+    local_stack,
 )
 
 

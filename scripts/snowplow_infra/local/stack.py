@@ -54,6 +54,15 @@ def _provider_override(env_dir: Path) -> Iterator[None]:
         path.unlink(missing_ok=True)
 
 
+def _read_by_apply(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts if path != root else ()
+    if ".terraform" in parts or "tests" in parts or path.suffix == ".md":
+        return False
+    if path.name.endswith("_override.tf"):
+        return False
+    return not (root == MODULES_DIR and path.name == ".terraform.lock.hcl")
+
+
 @dataclass(frozen=True)
 class Stack:
     """One environment applied from one work directory to one emulator."""
@@ -90,15 +99,13 @@ class Stack:
             path.unlink(missing_ok=True)
 
     def fingerprint(self, var_file: Path, artifacts: Sequence[Path]) -> str:
-        """SHA-256 over every file an apply reads: the environment, all modules, the local
-        variable file and the build artifacts (terraform's own folders and overrides left out)."""
+        """SHA-256 over every file an apply reads: the environment, the modules, the local
+        variable file and the build artifacts. Left out: what apply does not read (terraform's
+        folders, module lock files, tests, READMEs) and the local runs' override files."""
         digest = hashlib.sha256()
-        roots = [self.env_dir, MODULES_DIR, var_file, *artifacts]
-        for root in roots:
-            files = sorted(root.rglob("*")) if root.is_dir() else [root]
-            for path in files:
-                ignored = ".terraform" in path.parts or path.name.endswith("_override.tf")
-                if path.is_file() and not ignored:
+        for root in (self.env_dir, MODULES_DIR, var_file, *artifacts):
+            for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+                if path.is_file() and _read_by_apply(path, root):
                     digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()
 

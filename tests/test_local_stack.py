@@ -1,0 +1,230 @@
+"""The local stack's pieces that need no Terraform: the emulator's lifetime across commands, the
+seeded account, the deployed Lambda zip run in its own process, the summary, and the command's
+clear refusals. The whole flow is tests/test_demo_e2e.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from snowplow_infra import sample_events
+from snowplow_infra.cli import main
+from snowplow_infra.local import command, firehose, seed, server, summary
+from snowplow_infra.local.lambda_runtime import (
+    FunctionConfiguration,
+    LambdaRuntimeError,
+    LocalFunction,
+)
+from snowplow_infra.package_lambda import base64sha256, package
+from snowplow_infra.paths import LAMBDA_SOURCE_DIR
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[server.Server]:
+    started = server.start(tmp_path / "work")
+    yield started
+    server.stop(tmp_path / "work")
+
+
+# --- the emulator across commands -----------------------------------------------------------------
+
+
+def test_a_started_emulator_is_found_by_the_next_command_and_stopped_by_down(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    started = server.start(work)
+    assert server.find(work) == started
+    assert json.loads(server.record_path(work).read_text()) == {
+        "pid": started.pid,
+        "port": started.port,
+    }
+    assert server.stop(work) is True
+    assert server.find(work) is None
+    assert not server.record_path(work).exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(started.pid, 0)
+
+
+def test_a_record_naming_another_process_is_never_signalled(tmp_path: Path) -> None:
+    server.record_path(tmp_path).write_text(json.dumps({"pid": os.getpid(), "port": 1}))
+    assert server.find(tmp_path) is None
+    assert server.stop(tmp_path) is False  # this test process is still alive to assert it
+    assert not server.record_path(tmp_path).exists()
+
+
+# --- the seeded account ---------------------------------------------------------------------------
+
+
+def test_seeding_creates_what_the_environment_expects_to_exist(
+    running: server.Server, tmp_path: Path
+) -> None:
+    settings = seed.seed(running, REGION)
+    settings.write(seed.var_file(tmp_path))
+    variables = json.loads(seed.var_file(tmp_path).read_text())
+    assert variables == dict(settings.variables)
+    assert variables["prevent_destroy"] is False
+    ec2 = running.client("ec2", REGION)
+    subnets = ec2.describe_subnets(
+        SubnetIds=variables["public_subnet_ids"] + variables["private_subnet_ids"]
+    )["Subnets"]
+    assert {s["VpcId"] for s in subnets} == {variables["vpc_id"]}
+    assert len({s["AvailabilityZone"] for s in subnets}) == seed.ZONE_COUNT
+    certificate = running.client("acm", REGION).describe_certificate(
+        CertificateArn=variables["certificate_arn"]
+    )["Certificate"]
+    assert certificate["DomainName"] == seed.COLLECTOR_HOST_NAME
+    assert variables["snowflake_storage_integration"]["iam_user_arn"].endswith(
+        f":user/{seed.SNOWFLAKE_USER_NAME}"
+    )
+    assert variables["snowpipe_sqs_queue_arn"].endswith(f":{seed.SNOWPIPE_QUEUE_NAME}")
+    assert "PRIVATE KEY" not in seed.var_file(tmp_path).read_text()
+    assert seed.is_seeded(running, REGION, settings)
+    assert seed.LocalSettings.read(tmp_path / "missing.json") is None
+
+
+# --- the deployed function, run locally -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return package(LAMBDA_SOURCE_DIR, tmp_path_factory.mktemp("lambda") / "fn.zip").zip_path
+
+
+def configuration(zip_path: Path, **changes: object) -> FunctionConfiguration:
+    values: dict[str, object] = {
+        "name": "snowplow-pseudonymize-enriched",
+        "arn": f"arn:aws:lambda:{REGION}:123456789012:function:snowplow-pseudonymize-enriched",
+        "handler": "handler.lambda_handler",
+        "runtime": "python3.12",
+        "memory_mb": 512,
+        "timeout_seconds": 60,
+        "code_sha256": base64sha256(zip_path.read_bytes()),
+        "variables": {"SALT_SECRET_ID": "snowplow/salt", "RECORD_FORMAT": "enriched"},
+    }
+    return FunctionConfiguration(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_the_deployed_zip_pseudonymizes_with_the_salt_from_the_emulator(
+    running: server.Server, built_zip: Path, tmp_path: Path
+) -> None:
+    salt = "demo-salt-for-this-test"
+    running.client("secretsmanager", REGION).create_secret(Name="snowplow/salt", SecretString=salt)
+    samples = sample_events.enriched_events(20)
+    event = sample_events.firehose_event(sample_events.samples_text(samples))
+    client_env = running.client_environment(REGION)
+    with LocalFunction(configuration(built_zip), built_zip, client_env, tmp_path) as function:
+        outcome = function.invoke(event)
+    assert outcome.error is None
+    outputs = sample_events.decoded_outputs(outcome.response)  # type: ignore[arg-type]
+    assert len(outputs) == 20
+    ip_address = sample_events.FIELD_NAMES.index("user_ipaddress")
+    first_ip = samples[0].text.split("\t")[ip_address]
+    assert outputs[0].split("\t")[ip_address] == summary.pseudonym(salt.encode(), first_ip)
+    log = (tmp_path / "snowplow-pseudonymize-enriched.log").read_text()
+    assert '"RecordsOk":20' in log
+    assert not any(value in log for sample in samples for value in sample.planted)
+
+
+def test_code_other_than_the_deployed_code_is_refused(built_zip: Path, tmp_path: Path) -> None:
+    stale = configuration(built_zip, code_sha256=base64.b64encode(b"0" * 32).decode())
+    with (
+        pytest.raises(LambdaRuntimeError, match="not the code deployed"),
+        LocalFunction(stale, built_zip, {}, tmp_path),
+    ):
+        pass
+
+
+def handler_zip(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / "handler.zip"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("handler.py", source)
+    return path
+
+
+def test_a_function_error_and_a_timeout_are_firehoses_error_codes(tmp_path: Path) -> None:
+    source = (
+        "import time\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('sleep'):\n"
+        "        time.sleep(event['sleep'])\n"
+        "    if event.get('fail'):\n"
+        "        raise ValueError('no')\n"
+        "    return {'records': [], 'isolated': __import__('importlib.util').util.find_spec("
+        "'snowplow_infra') is None}\n"
+    )
+    zip_path = handler_zip(tmp_path, source)
+    config = configuration(zip_path, timeout_seconds=1)
+    with LocalFunction(config, zip_path, {}, tmp_path / "logs") as function:
+        assert function.invoke({}).response == {"records": [], "isolated": True}
+        assert function.invoke({"fail": True}).error == firehose.FUNCTION_ERROR
+        assert function.invoke({"sleep": 5}).error == firehose.FUNCTION_TIMED_OUT
+        assert function.invoke({}).error is None  # a new process after the timeout
+        assert function.errors == 2
+    assert "[ERROR] ValueError: no" in (tmp_path / "logs" / f"{config.name}.log").read_text()
+
+
+# --- the summary ----------------------------------------------------------------------------------
+
+
+def test_the_event_comparison_verifies_every_hashed_field_against_the_salt() -> None:
+    salt = b"salt"
+    (sample,) = sample_events.enriched_events(1)
+    fields = sample.text.split("\t")
+    names = sample_events.FIELD_NAMES
+    hashed = dict.fromkeys(("user_ipaddress", "useragent", "page_url"))
+    after = [
+        summary.pseudonym(salt, value) if name in hashed and value else value
+        for name, value in zip(names, fields, strict=True)
+    ]
+    after[names.index("page_title")] = "something else"
+    contexts = json.loads(fields[names.index("contexts")])
+    web_page = contexts["data"][0]["data"]
+    web_page["id"] = summary.pseudonym(salt, web_page["id"])
+    after[names.index("contexts")] = json.dumps(contexts)
+    changes = {c.name: c.mark for c in summary.compare_event(sample.text, "\t".join(after), salt)}
+    assert changes["user_ipaddress"] == "hashed (HMAC-SHA256 verified)"
+    assert changes["app_id"] == "kept"
+    assert changes["page_title"] == "CHANGED, NOT BY THE RULE"
+    assert changes["contexts"].startswith("JSON: 1 values hashed (verified), ")
+    assert "CHANGED" not in changes["contexts"]
+    assert changes["derived_contexts"] == "kept"
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_a_missing_terraform_is_named_with_its_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["local", "up", "--work-dir", str(tmp_path / "work")]) == 1
+    error = capsys.readouterr().err
+    assert "terraform: not found on PATH" in error
+    assert "Fix: install Terraform" in error
+    assert not server.record_path(tmp_path / "work").exists()
+
+
+def test_down_without_a_stack_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "down", "--work-dir", str(tmp_path)]) == 0
+    assert "nothing to tear down" in capsys.readouterr().out
+
+
+def test_down_after_the_emulator_died_discards_the_stale_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = command.LocalRun("aws-snowplow", tmp_path, REGION, quiet=True)
+    run.stack.terraform_dir.mkdir(parents=True)
+    run.stack.state_path.write_text(json.dumps({"resources": [{"type": "aws_kms_key"}]}))
+    server.record_path(tmp_path).write_text(json.dumps({"pid": 2**22 + 1, "port": 1}))
+    assert main(["local", "down", "--work-dir", str(tmp_path)]) == 0
+    assert "discarding the stale local Terraform state" in capsys.readouterr().out
+    assert not run.stack.state_path.exists() and not run.leftovers()
