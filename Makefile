@@ -101,6 +101,14 @@ bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memo
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
 	$(CLI) plan --env aws-snowplow
 
+# --- local demo (issue 9): docs/local-demo.md. The stack and the emulator stay up between the two.
+.PHONY: demo down
+demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary
+	$(CLI) local demo --env aws-snowplow
+
+down: setup ## Destroy the local demo's stack and stop its emulator
+	$(CLI) local down --env aws-snowplow
+
 clean: ## Remove build output, virtualenvs and terraform working folders
 	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
