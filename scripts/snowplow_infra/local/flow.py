@@ -1,7 +1,8 @@
 """Traffic through the applied stack: the salt, the records on the streams, Firehose's delivery.
 
-1. A salt is generated (``secrets``) and stored as the value of the salt secret Terraform created;
-   it stays in memory and in the emulator, never on disk or on screen.
+1. The first run generates a salt (``secrets``) and stores it as the value of the salt secret
+   Terraform created; later runs read it back. It stays in memory and in the emulator, never on
+   disk or on screen.
 2. ``snowplow_infra.local.feed`` puts the generated records on the streams Terraform created.
 3. For each delivery stream in Terraform's ``delivery_streams`` output, its configuration is read
    from the emulator (DescribeDeliveryStream), its processor from GetFunctionConfiguration, and
@@ -131,11 +132,19 @@ def lift_bucket_policies(s3: Any, buckets: Iterable[str]) -> list[str]:
     return lifted
 
 
-def store_salt(server: Server, region: str, secret_id: str) -> bytes:
-    """Generate a salt, make it the secret's current value, and return it (never print it)."""
+def salt_for(server: Server, region: str, secret_id: str) -> tuple[bytes, bool]:
+    """The salt secret's value, generated (``secrets``) and stored first if it has none; and
+    whether it was generated now. It stays in memory and in the emulator: never printed, never
+    written to disk. Like the production salt it is kept, so pseudonyms join across runs."""
+    client = server.client("secretsmanager", region)
+    try:
+        return client.get_secret_value(SecretId=secret_id)["SecretString"].encode("utf-8"), False
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
     salt = secrets.token_hex(SALT_BYTES)
-    server.client("secretsmanager", region).put_secret_value(SecretId=secret_id, SecretString=salt)
-    return salt.encode("utf-8")
+    client.put_secret_value(SecretId=secret_id, SecretString=salt)
+    return salt.encode("utf-8"), True
 
 
 def run(
@@ -150,8 +159,12 @@ def run(
     package: Path = ZIP_PATH,
 ) -> Report:
     """Salt, feed and deliver once; return the report."""
-    salt = store_salt(server, region, outputs["pseudonymization"]["salt_secret_arn"])
-    progress("generated a salt and stored it in the salt secret (not shown, not written to disk)")
+    salt, generated = salt_for(server, region, outputs["pseudonymization"]["salt_secret_arn"])
+    progress(
+        "generated a salt and stored it in the salt secret (not shown, not written to disk)"
+        if generated
+        else "using the salt stored in the salt secret by the first run (not shown)"
+    )
 
     start = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - EVENTS_LEAD
     fed = feed.records(events, seed=seed, start=start)
