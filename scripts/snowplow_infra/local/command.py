@@ -232,6 +232,11 @@ def tear_down(run: LocalRun) -> None:
             say(f"terraform destroy of {run.environment}")
             started = time.monotonic()
             run.stack.destroy(running, run.var_file, capture=run.quiet)
+            if run.stack.has_state():
+                raise LocalError(
+                    "terraform destroy finished, but the state still recorded resources: the "
+                    "environment does not destroy cleanly (see the destroy output)."
+                )
             say(f"destroyed in {time.monotonic() - started:.0f} s")
     finally:
         server.stop(run.work_dir)
