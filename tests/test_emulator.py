@@ -34,3 +34,18 @@ def test_a_port_in_use_is_refused_before_starting(tmp_path: Path) -> None:
     with emulator.start(tmp_path) as first, pytest.raises(error, match="already in use"):
         emulator.start(tmp_path / "second", port=first.port)
     assert not (tmp_path / "second" / "moto.log").exists()
+
+
+def test_ctrl_c_while_waiting_for_the_server_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[emulator.Emulator] = []
+
+    def interrupted(server: emulator.Emulator) -> None:
+        started.append(server)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(emulator, "_wait_until_up", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        emulator.start(tmp_path)
+    assert started and started[0].process.poll() is not None

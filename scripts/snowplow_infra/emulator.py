@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,34 +116,46 @@ def is_up(endpoint: str) -> bool:
         return False
 
 
-def start(state_dir: Path, port: int | None = None) -> Emulator:
-    """Start moto server on 127.0.0.1 (a free port unless given) and wait until it answers."""
+def start(
+    state_dir: Path, port: int | None = None, settings: Mapping[str, str] | None = None
+) -> Emulator:
+    """Start moto server on 127.0.0.1 (a free port unless given) and wait until it answers.
+
+    ``settings`` are extra environment variables for the server (moto's own switches)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise EmulatorError(f"Port {port} on 127.0.0.1 is already in use; choose another.")
-    log = (state_dir / "moto.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **FAKE_CREDENTIALS},
-        start_new_session=True,  # Ctrl-C in the terminal is handled by us, not sent to moto.
-    )
+    with (state_dir / "moto.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **FAKE_CREDENTIALS, **(settings or {})},
+            start_new_session=True,  # Ctrl-C in the terminal is handled by us, not sent to moto.
+        )
     emulator = Emulator(process, port, state_dir)
+    try:
+        _wait_until_up(emulator)
+    except BaseException:  # Ctrl-C while waiting included: never leave a server behind.
+        emulator.stop()
+        raise
+    return emulator
+
+
+def _wait_until_up(emulator: Emulator) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if emulator.process.poll() is not None:
             raise EmulatorError(
-                f"moto server exited with code {process.returncode} before answering; "
-                f"see {state_dir / 'moto.log'}."
+                f"moto server exited with code {emulator.process.returncode} before answering; "
+                f"see {emulator.state_dir / 'moto.log'}."
             )
         if is_up(emulator.endpoint):
-            return emulator
+            return
         time.sleep(0.2)
-    emulator.stop()
     raise EmulatorError(
         f"moto server did not answer on {emulator.endpoint} within {START_TIMEOUT_SECONDS} s; "
-        f"see {state_dir / 'moto.log'}."
+        f"see {emulator.state_dir / 'moto.log'}."
     )

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import boto3
 from botocore.config import Config
@@ -105,9 +104,7 @@ def find(work_dir: Path) -> Server | None:
 
 def start(work_dir: Path) -> Server:
     """Start a moto server on a free port of 127.0.0.1 and record it under ``work_dir``."""
-    # emulator.start passes this process's environment to the server.
-    with mock.patch.dict(os.environ, MOTO_SETTINGS):
-        running = emulator.start(state_dir(work_dir))
+    running = emulator.start(state_dir(work_dir), settings=MOTO_SETTINGS)
     server = Server(pid=running.process.pid, port=running.port)
     work_dir.mkdir(parents=True, exist_ok=True)
     temporary = record_path(work_dir).with_suffix(".tmp")
