@@ -18,7 +18,8 @@ from snowplow_infra.plan_report.plan import PlanError, module_of, parse_plan
 from snowplow_infra.plan_report.protection import PROTECTED_TYPES, evaluate
 from tests.conftest import cli_path
 
-SHARED_PLANS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "plans"
+# Real plans from public projects, copied unchanged with their sources (SOURCES.md).
+SHARED_PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 GITLAB_JQ = (
     '([.resource_changes[]?.change.actions?]|flatten)|{"create":(map(select(.=="create"))|length),'
     '"update":(map(select(.=="update"))|length),"delete":(map(select(.=="delete"))|length)}'
@@ -29,8 +30,6 @@ STREAM = 'module.stream["raw_good"].aws_kinesis_stream.this'
 def shared_plan_counts() -> list[tuple[str, dict[str, int]]]:
     """(file, widget counts) for each plan SOURCES.md lists, read from its table."""
     sources = SHARED_PLANS / "SOURCES.md"
-    if not sources.is_file():
-        return []
     rows = []
     for line in sources.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -118,8 +117,6 @@ REPLACE_STREAM = resource_change(
 
 
 def test_sources_md_lists_the_shared_plans() -> None:
-    if not SHARED_PLANS.is_dir():
-        pytest.skip(f"{SHARED_PLANS} (the team's shared fixtures) is not on this machine")
     assert len(shared_plan_counts()) >= 2
 
 

@@ -14,7 +14,7 @@ LAMBDA_SOURCE_DIR = REPO_ROOT / "lambda" / "pseudonymization"
 
 def environment_dir(name: str) -> Path:
     """Return the root module of a Terraform environment, failing clearly if it does not exist."""
-    path = ENVIRONMENTS_DIR / name
+    path = (ENVIRONMENTS_DIR / name).resolve()
     if not (path / "versions.tf").is_file():
         known = sorted(p.name for p in ENVIRONMENTS_DIR.iterdir() if p.is_dir())
         raise FileNotFoundError(
