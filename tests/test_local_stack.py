@@ -38,8 +38,10 @@ def running(tmp_path: Path) -> Iterator[server.Server]:
 
 
 def test_a_started_emulator_is_found_by_the_next_command_and_stopped_by_down(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A narrow terminal (or CI runner) must not hide the port: ps cuts its lines at COLUMNS.
+    monkeypatch.setenv("COLUMNS", "20")
     work = tmp_path / "work"
     started = server.start(work)
     assert server.find(work) == started

@@ -75,9 +75,12 @@ def state_dir(work_dir: Path) -> Path:
 
 
 def _command_line(pid: int) -> str | None:
-    """The process's command line (``ps``, so that it works on Linux and macOS), or None."""
+    """The process's command line (``ps``, so that it works on Linux and macOS), or None.
+
+    ``-ww``: without it ps cuts the line at 80 columns when its output is not a terminal, and a
+    long checkout path would push the port out of sight."""
     result = subprocess.run(
-        ["ps", "-p", str(pid), "-o", "args="], capture_output=True, text=True, check=False
+        ["ps", "-ww", "-p", str(pid), "-o", "args="], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         return None
