@@ -9,7 +9,7 @@ CLI := $(BIN)/snowplow-infra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint pytest terraform-check policy clean lambda configs bench
+.PHONY: help setup test lint pytest terraform-check policy clean lambda configs bench ci-local
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -108,6 +108,10 @@ demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events 
 
 down: setup ## Destroy the local demo's stack and stop its emulator
 	$(CLI) local down --env aws-snowplow
+
+ci-local: setup ## Run .gitlab-ci.yml's build, test and policy jobs here with gitlab-ci-local (copies of the tracked files)
+	@test -x node_modules/.bin/gitlab-ci-local || { echo "ci-local: gitlab-ci-local is not installed; it needs Node.js and npm (then run make setup)."; exit 2; }
+	node_modules/.bin/gitlab-ci-local --force-shell-executor --shell-isolation --no-artifacts-to-source build test policy
 
 clean: ## Remove build output, virtualenvs and terraform working folders
 	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
