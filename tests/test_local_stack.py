@@ -5,8 +5,10 @@ clear refusals. The whole flow is tests/test_demo_e2e.py."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import signal
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,16 +46,20 @@ def test_a_started_emulator_is_found_by_the_next_command_and_stopped_by_down(
     monkeypatch.setenv("COLUMNS", "20")
     work = tmp_path / "work"
     started = server.start(work)
-    assert server.find(work) == started
-    assert json.loads(server.record_path(work).read_text()) == {
-        "pid": started.pid,
-        "port": started.port,
-    }
-    assert server.stop(work) is True
-    assert server.find(work) is None
-    assert not server.record_path(work).exists()
-    with pytest.raises(ProcessLookupError):
-        os.kill(started.pid, 0)
+    try:
+        assert server.find(work) == started
+        assert json.loads(server.record_path(work).read_text()) == {
+            "pid": started.pid,
+            "port": started.port,
+        }
+        assert server.stop(work) is True
+        assert server.find(work) is None
+        assert not server.record_path(work).exists()
+        with pytest.raises(ProcessLookupError):
+            os.kill(started.pid, 0)
+    finally:  # a failed assertion must not leave the server running
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(started.pid, signal.SIGTERM)
 
 
 def test_a_record_naming_another_process_is_never_signalled(tmp_path: Path) -> None:
