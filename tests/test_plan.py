@@ -126,7 +126,7 @@ def test_override_is_removed_when_the_run_fails(tmp_path: Path) -> None:
 def test_terraform_sees_the_emulator_and_not_the_users_aws_identity(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     env_dir.mkdir()
-    server = emulator.Emulator(process=None, port=4566, state_dir=tmp_path)  # type: ignore[arg-type]
+    server = emulator.Endpoint(port=4566)
     with local_backend(env_dir, tmp_path / "work") as backend:
         env = backend.environment(server, "eu-west-1")
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"

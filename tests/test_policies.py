@@ -25,11 +25,10 @@ from xml.etree import ElementTree
 import pytest
 
 from snowplow_infra import terraform
-from snowplow_infra.paths import REPO_ROOT
+from snowplow_infra.paths import CHECKOV_BINARY, REPO_ROOT
 from snowplow_infra.plan import PlanResult
 
 FIXTURES = REPO_ROOT / "tests" / "policies" / "fixtures"
-CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKS = {
     "privacy": ("CKV_SNOWPLOW_1", "aws_kinesis_firehose_delivery_stream"),
     "error_prefix": ("CKV_SNOWPLOW_2", "aws_kinesis_firehose_delivery_stream"),
@@ -53,7 +52,9 @@ provider "aws" {
 """
 
 pytestmark = [
-    pytest.mark.skipif(not CHECKOV.is_file(), reason="checkov is not installed: run make setup"),
+    pytest.mark.skipif(
+        not CHECKOV_BINARY.is_file(), reason="checkov is not installed: run make setup"
+    ),
     pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
 ]
 

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from snowplow_infra import terraform
-from snowplow_infra.paths import REPO_ROOT
+from snowplow_infra.paths import CHECKOV_BINARY, REPO_ROOT
 
 MIN_PYTHON = (3, 11)
 PROVIDER_CONSTRAINT = ((5, 100), (6, 0))  # "~> 5.100": at least 5.100, below 6.0
 REGISTRY_PROBE = "https://registry.terraform.io/.well-known/terraform.json"
-CHECKOV_BINARY = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 @dataclass(frozen=True)

@@ -73,23 +73,35 @@ def process_environment(endpoint: str, region: str) -> dict[str, str]:
     return env | client_environment(endpoint, region)
 
 
-@dataclass
-class Emulator:
-    """A running moto server whose log is written under ``state_dir``."""
+@dataclass(frozen=True)
+class Endpoint:
+    """A moto server reachable on a port of 127.0.0.1, and the environments that point at it."""
 
-    process: subprocess.Popen[bytes]
     port: int
-    state_dir: Path
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self, region: str) -> dict[str, str]:
+        """The full process environment of a child (not terraform) that talks to the server."""
         return process_environment(self.endpoint, region)
 
     def terraform_environment(self, region: str) -> dict[str, str]:
+        """What terraform.run's ``extra_env`` needs to talk to the server."""
         return terraform_environment(self.endpoint, region)
+
+    def client_environment(self, region: str) -> dict[str, str]:
+        """Only the variables that point a client at the server."""
+        return client_environment(self.endpoint, region)
+
+
+@dataclass(frozen=True)
+class Emulator(Endpoint):
+    """A moto server this process started, whose log is written under ``state_dir``."""
+
+    process: subprocess.Popen[bytes]
+    state_dir: Path
 
     def stop(self) -> None:
         """Stop the server and wait for it; safe to call twice."""
@@ -135,7 +147,7 @@ def start(
             env={**os.environ, **FAKE_CREDENTIALS, **(settings or {})},
             start_new_session=True,  # Ctrl-C in the terminal is handled by us, not sent to moto.
         )
-    emulator = Emulator(process, port, state_dir)
+    emulator = Emulator(port=port, process=process, state_dir=state_dir)
     try:
         _wait_until_up(emulator)
     except BaseException:  # Ctrl-C while waiting included: never leave a server behind.

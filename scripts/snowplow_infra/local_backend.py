@@ -78,7 +78,7 @@ class LocalBackend:
     def data_dir(self) -> Path:
         return self.work_dir / ".terraform"
 
-    def environment(self, server: emulator.Emulator, region: str) -> dict[str, str]:
+    def environment(self, server: emulator.Endpoint, region: str) -> dict[str, str]:
         """What terraform needs on top of the project's own environment (terraform.run adds
         these to os.environ): the emulator's endpoint and fake credentials, the variables that
         would reach a real account set empty, and this run's data folder."""

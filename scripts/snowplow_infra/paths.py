@@ -10,6 +10,8 @@ TERRAFORM_DIR = REPO_ROOT / "terraform"
 MODULES_DIR = TERRAFORM_DIR / "modules"
 ENVIRONMENTS_DIR = TERRAFORM_DIR / "environments"
 LAMBDA_SOURCE_DIR = REPO_ROOT / "lambda" / "pseudonymization"
+# checkov's own virtualenv, made by `make setup` (it pins packages that clash with the project's).
+CHECKOV_BINARY = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 def environment_dir(name: str) -> Path:

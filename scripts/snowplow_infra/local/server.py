@@ -31,27 +31,10 @@ MOTO_SETTINGS = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 
 
 @dataclass(frozen=True)
-class Server:
-    """A moto server recorded under a work directory."""
+class Server(emulator.Endpoint):
+    """A moto server recorded under a work directory (started by an earlier command)."""
 
     pid: int
-    port: int
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def environment(self, region: str) -> dict[str, str]:
-        """The full process environment of a child that talks to this server."""
-        return emulator.process_environment(self.endpoint, region)
-
-    def terraform_environment(self, region: str) -> dict[str, str]:
-        """What terraform needs on top of its own environment to use this server."""
-        return emulator.terraform_environment(self.endpoint, region)
-
-    def client_environment(self, region: str) -> dict[str, str]:
-        """Only the variables that point a client at this server."""
-        return emulator.client_environment(self.endpoint, region)
 
     def client(self, service: str, region: str) -> Any:
         """A boto3 client of this server, whatever the user's AWS configuration says."""

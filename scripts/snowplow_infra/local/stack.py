@@ -126,7 +126,7 @@ class Stack:
             local_backend(self.env_dir, self.terraform_dir) as backend,
             _provider_override(self.env_dir),
         ):
-            env = backend.environment(server, self.region)  # type: ignore[arg-type]  # duck-typed
+            env = backend.environment(server, self.region)
             backend.init(env)
             log = self.terraform_dir / log_name
             log.unlink(missing_ok=True)
