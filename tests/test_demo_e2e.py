@@ -14,6 +14,7 @@ import datetime
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,7 +28,7 @@ import pytest
 
 from snowplow_infra import emulator, pipeline
 from snowplow_infra.local import feed, server
-from snowplow_infra.local.command import REPORT_FILE_NAME
+from snowplow_infra.local.report import REPORT_FILE_NAME
 from snowplow_infra.local.stack import PROVIDER_OVERRIDE_FILE_NAME, TERRAFORM_DIR_NAME
 from snowplow_infra.local_backend import local_backend
 from snowplow_infra.paths import environment_dir
@@ -42,10 +43,19 @@ SEED = 3
 EVENT_ID = FIELD_NAMES.index("event_id")
 
 
-def local(work_dir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """`snowplow-infra local ARGS --work-dir WORK_DIR --quiet`, as a user runs it."""
+def local(
+    work_dir: Path, *args: str, timeout: float = 900, quiet: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`snowplow-infra local ARGS --work-dir WORK_DIR [--quiet]`, as a user runs it."""
     return subprocess.run(
-        [str(cli_path()), "local", *args, "--work-dir", str(work_dir), "--quiet"],
+        [
+            str(cli_path()),
+            "local",
+            *args,
+            "--work-dir",
+            str(work_dir),
+            *(["--quiet"] if quiet else []),
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -185,8 +195,12 @@ def test_a_second_demo_reuses_the_stack_and_delivers_only_the_new_records(
 
 def test_down_destroys_the_stack_and_stops_the_emulator(first: Demo, work_dir: Path) -> None:
     started = time.monotonic()
-    result = local(work_dir, "down")
+    result = local(work_dir, "down", quiet=False)  # as `make down` runs it
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr}"
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 8, "down prints a short summary; terraform's output goes to its log"
+    assert re.search(r"emptied \d+ buckets \(\d+ object versions\)", result.stdout), lines
+    assert re.search(r"terraform destroy of \S+: \d+ resources; terraform's output", result.stdout)
     print(f"local down: {time.monotonic() - started:.0f} s; first demo: {first.seconds:.0f} s")
     destroy_log = (work_dir / TERRAFORM_DIR_NAME / "destroy.log").read_text()
     assert "Destroy complete!" in destroy_log

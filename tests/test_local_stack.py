@@ -1,6 +1,7 @@
 """The local stack's pieces that need no Terraform: the emulator's lifetime across commands, the
-seeded account, the deployed Lambda zip run in its own process, the summary, and the command's
-clear refusals. The whole flow is tests/test_demo_e2e.py."""
+seeded account, the deployed Lambda zip run in its own process, the summary, emptying the
+buckets for destroy, and the command's defaults and clear refusals. The whole flow is
+tests/test_demo_e2e.py."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import signal
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from snowplow_infra import sample_events
-from snowplow_infra.cli import main
-from snowplow_infra.local import command, firehose, seed, server, summary
+from snowplow_infra.cli import build_parser, main
+from snowplow_infra.local import buckets, firehose, lifecycle, seed, server, summary
 from snowplow_infra.local.lambda_runtime import (
     FunctionConfiguration,
     LambdaRuntimeError,
@@ -229,10 +233,99 @@ def test_down_without_a_stack_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_down_after_the_emulator_died_discards_the_stale_state(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = command.LocalRun("aws-snowplow", tmp_path, REGION, quiet=True)
+    run = lifecycle.LocalRun("aws-snowplow", tmp_path, REGION, quiet=True)
     run.stack.terraform_dir.mkdir(parents=True)
     run.stack.state_path.write_text(json.dumps({"resources": [{"type": "aws_kms_key"}]}))
     server.record_path(tmp_path).write_text(json.dumps({"pid": 2**22 + 1, "port": 1}))
     assert main(["local", "down", "--work-dir", str(tmp_path)]) == 0
     assert "discarding the stale local Terraform state" in capsys.readouterr().out
     assert not run.stack.state_path.exists() and not run.leftovers()
+
+
+@pytest.mark.parametrize(
+    ("argv", "quiet"),
+    [
+        (["local", "down"], True),
+        (["local", "down", "-v"], False),
+        (["local", "down", "--verbose"], False),
+        (["local", "demo"], False),
+        (["local", "demo", "--quiet"], True),
+        (["local", "up"], False),
+    ],
+)
+def test_down_keeps_terraforms_output_in_its_log_unless_verbose(
+    argv: list[str], quiet: bool
+) -> None:
+    assert build_parser().parse_args(argv).quiet is quiet
+
+
+def test_quiet_and_verbose_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["local", "down", "--quiet", "-v"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+# --- emptying the buckets for destroy -------------------------------------------------------------
+
+EVENTS_BUCKET = "gitlab-com-snowplow-events"
+LOG_BUCKET = "gitlab-com-snowplow-access-logs"
+DENY_INSECURE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{EVENTS_BUCKET}", f"arn:aws:s3:::{EVENTS_BUCKET}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+LOG_DELIVERY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*",
+        }
+    ],
+}
+
+
+def _versions(s3: Any, bucket: str) -> int:
+    return sum(
+        len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+    )
+
+
+def test_emptying_deletes_every_version_and_marker_so_the_buckets_can_be_deleted() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        for name in (EVENTS_BUCKET, LOG_BUCKET):
+            s3.create_bucket(Bucket=name)
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_policy(Bucket=LOG_BUCKET, Policy=json.dumps(LOG_DELIVERY))
+        s3.put_bucket_logging(
+            Bucket=EVENTS_BUCKET,
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": LOG_BUCKET, "TargetPrefix": "s3/"}
+            },
+        )
+        for number in range(1005):  # more than one DeleteObjects request can take
+            s3.put_object(Bucket=EVENTS_BUCKET, Key=f"output/{number % 3}", Body=b"x")
+        s3.delete_object(Bucket=EVENTS_BUCKET, Key="output/0")  # a delete marker
+        s3.put_bucket_policy(Bucket=EVENTS_BUCKET, Policy=json.dumps(DENY_INSECURE))
+        held = _versions(s3, EVENTS_BUCKET) + _versions(s3, LOG_BUCKET)
+        assert held >= 1006
+        # at least what was there: moto logs the listing requests above into the log bucket
+        assert buckets.empty(s3, [EVENTS_BUCKET, LOG_BUCKET]) >= held
+        assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=EVENTS_BUCKET)
+        for name in (EVENTS_BUCKET, LOG_BUCKET):
+            s3.delete_bucket(Bucket=name)
+        assert s3.list_buckets()["Buckets"] == []

@@ -10,8 +10,11 @@ One job per module:
 * ``firehose``: Kinesis Data Firehose's reading, batching, transformation calls and S3 objects;
 * ``lambda_runtime`` (and ``lambda_worker``): the deployed Lambda zip run in its own process;
 * ``flow``: the salt, the feed and the deliveries of one demo run;
-* ``summary``: the tables the demo prints;
-* ``command``: ``snowplow-infra local up|demo|down``.
+* ``summary``: the tables the demo prints, and the check of one event against the salt;
+* ``report``: what the commands print (progress, the demo's summary) and the demo's JSON report;
+* ``buckets``: emptying the buckets (policies, logging, every version) so destroy can delete them;
+* ``lifecycle``: the stack brought up (emulator, seed, apply) and torn down (destroy, stop);
+* ``command``: ``snowplow-infra local up|demo|down``: arguments, errors as sentences, Ctrl-C.
 
 docs/local-demo.md describes what is real, what is played, and why.
 """

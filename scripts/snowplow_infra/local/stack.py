@@ -88,6 +88,19 @@ class Stack:
             return False
         return bool(state.get("resources"))
 
+    def resource_count(self) -> int:
+        """How many resource instances the local state records (managed resources only, as
+        terraform counts them in "Resources: N destroyed")."""
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return 0
+        return sum(
+            len(resource.get("instances", []))
+            for resource in state.get("resources", [])
+            if resource.get("mode") == "managed"
+        )
+
     @property
     def applied_path(self) -> Path:
         """What was applied last: the fingerprint of every input terraform read."""
