@@ -15,21 +15,27 @@ Two facts shape every check here (docs/plan-review.md, "Policies", explains them
 Project names (the pseudonymization functions, the S3 prefixes Snowflake reads) come from the
 environments' pipeline.yaml, the single source of truth; ``SNOWPLOW_PIPELINE_YAML`` (paths joined
 by the OS path separator) replaces the default of every terraform/environments/*/pipeline.yaml.
+Each file is validated against its JSON Schema by the tooling's own reader,
+scripts/snowplow_infra/pipeline_schema.py (loaded by path: checkov's virtualenv does not install
+the project), so a file the tooling refuses is a problem here too, with the same message.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import yaml
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PIPELINE_SCHEMA_MODULE = REPO_ROOT / "scripts" / "snowplow_infra" / "pipeline_schema.py"
 PIPELINE_VARIABLE = "SNOWPLOW_PIPELINE_YAML"
 AFTER_UNKNOWN = "true_after_unknown"  # checkov's stand-in for unknown plan values
 MISSING = object()
@@ -132,6 +138,20 @@ def pipeline_files() -> list[Path]:
     return sorted((REPO_ROOT / "terraform" / "environments").glob("*/pipeline.yaml"))
 
 
+@functools.cache
+def pipeline_schema() -> ModuleType:
+    """scripts/snowplow_infra/pipeline_schema.py: pipeline.yaml's reader and schema validator."""
+    spec = importlib.util.spec_from_file_location(
+        "snowplow_pipeline_schema", PIPELINE_SCHEMA_MODULE
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {PIPELINE_SCHEMA_MODULE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def pipeline_names() -> PipelineNames:
     """Pseudonymization function names and Snowflake's read prefixes from every pipeline.yaml."""
     files = tuple(str(p) for p in pipeline_files())
@@ -141,15 +161,15 @@ def pipeline_names() -> PipelineNames:
         problems: list[str] = []
         if not files:
             problems.append(f"no pipeline.yaml found (set {PIPELINE_VARIABLE})")
+        reader = pipeline_schema()
         for name in files:
             try:
-                document = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
-                pseudonymization = document.get("pseudonymization") or {}
-                functions.update(str(f) for f in (pseudonymization.get("functions") or {}).values())
-                delivery = document.get("delivery") or {}
-                prefixes.update(str(d["prefix"]) for d in delivery.values() if d.get("prefix"))
-            except (OSError, yaml.YAMLError, AttributeError, TypeError) as error:
-                problems.append(f"cannot read {name}: {error}")
+                document = reader.read(Path(name), name)
+            except reader.PipelineError as error:
+                problems.append(str(error))
+                continue
+            functions.update(document["pseudonymization"]["functions"].values())
+            prefixes.update(delivery["prefix"] for delivery in document["delivery"].values())
         _pipeline_cache[files] = PipelineNames(
             files, frozenset(functions), frozenset(prefixes), tuple(problems)
         )

@@ -1,19 +1,24 @@
-"""pipeline.yaml: the real file loads, and every kind of bad values file names its file and key."""
+"""pipeline.yaml: the real file loads, every kind of bad values file names its file and key, and
+the schema agrees with the code that reads it."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import datetime
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
-from snowplow_infra import pipeline
+from snowplow_infra import pipeline, pipeline_schema
 from snowplow_infra.pipeline import ENRICHMENTS, PipelineError
 
 REAL_FILE = pipeline.values_file(pipeline.DEFAULT_ENVIRONMENT)
+TEMPLATES = Path(pipeline.__file__).parent / "templates" / "enrichments"
 
 
 def real_document() -> dict[str, Any]:
@@ -141,7 +146,8 @@ BAD_VALUES = {
     "unknown enrichment": (
         _add_enrichment("telepathy"),
         "`enrich.enrichments[4]`",
-        "unknown enrichment 'telepathy'; known: campaign_attribution",
+        "must be one of campaign_attribution, event_fingerprint, ip_lookups, referer_parser, "
+        "ua_parser, yauaa, not 'telepathy'",
     ),
     "enrichment listed twice": (
         _add_enrichment("ua_parser"),
@@ -159,7 +165,12 @@ BAD_VALUES = {
         "is missing",
     ),
     "settings for an enrichment not listed": (
-        _set({"geo_uri": "s3://b/p"}, "enrich", "enrichment_settings", "ip_lookups"),
+        _set(
+            {"geo_database": "GeoLite2-City.mmdb", "geo_uri": "s3://b/p"},
+            "enrich",
+            "enrichment_settings",
+            "ip_lookups",
+        ),
         "`enrich.enrichment_settings.ip_lookups`",
         "which `enrich.enrichments` does not list",
     ),
@@ -292,3 +303,194 @@ def test_enrichment_settings_get_their_defaults(tmp_path: Path) -> None:
     values = pipeline.load_file(write_values(tmp_path, document))
     assert values.enrich.enrichment_settings["referer_parser"] == {"internal_domains": ()}
     assert values.enrich.enrichment_settings["ua_parser"] == {}
+
+
+# --- the schema: one definition of a valid file ---------------------------------------------------
+
+MORE_BAD_VALUES = {
+    "unknown top-level key": (
+        _set("eu-west-1", "regoin"),
+        "the document",
+        "has the unknown key 'regoin'; allowed: region, tags",
+    ),
+    "unknown key in a stream": (
+        _set(2, "streams", "raw_good", "shards"),
+        "key `streams.raw_good`",
+        "has the unknown key 'shards'; allowed: name, retention_hours",
+    ),
+    "a name with a final newline": (
+        _set("snowplow-raw-good\n", "streams", "raw_good", "name"),
+        "key `streams.raw_good.name`",
+        "must be a Kinesis stream name",
+    ),
+    "an integer written as a float": (
+        _set(500.0, "collector", "buffer", "record_limit"),
+        "key `collector.buffer.record_limit`",
+        "must be an integer, not the number 500.0",
+    ),
+    "a date where text belongs": (
+        _set(datetime.date(2025, 1, 1), "region"),
+        "key `region`",
+        "must be a non-empty string, not the date 2025-01-01 (quote it",
+    ),
+    "a setting for an enrichment that takes none": (
+        lambda d: d["enrich"]["enrichment_settings"].update(ua_parser={"database": "x"}),
+        "key `enrich.enrichment_settings.ua_parser`",
+        "has the unknown key 'database'; it takes no keys",
+    ),
+    "ip lookups listed with no settings at all": (
+        _add_enrichment("ip_lookups"),
+        "key `enrich.enrichment_settings.ip_lookups.geo_database`",
+        "is missing",
+    ),
+    "a registry's secret name that Secrets Manager refuses": (
+        _set(
+            {
+                "name": "GitLab",
+                "uri": "https://iglu.example",
+                "vendor_prefixes": [],
+                "api_key_secret_name": "a b",
+            },
+            "enrich",
+            "iglu",
+            "private_registry",
+        ),
+        "key `enrich.iglu.private_registry.api_key_secret_name`",
+        "must be a Secrets Manager name",
+    ),
+    "a role name with a capital": (
+        lambda d: d["buckets"].update(Archive="gitlab-com-snowplow-archive"),
+        "key `buckets`",
+        "must be a role name",
+    ),
+    "two buckets with one name": (
+        lambda d: d["buckets"].update(archive=d["buckets"]["events"]),
+        "key `buckets.archive`",
+        "repeats the name 'gitlab-com-snowplow-events' of `buckets.events`",
+    ),
+    "a custom path to no built-in endpoint": (
+        _set({"/com.acme/track": "/i"}, "collector", "paths"),
+        "key `collector.paths./com.acme/track`",
+        "must be one of /com.snowplowanalytics.snowplow/tp2, /r/tp2",
+    ),
+    "a custom path of one segment": (
+        _set({"/track": "/r/tp2"}, "collector", "paths"),
+        "key `collector.paths`",
+        "must be a two-segment path such as /com.acme/track, not '/track'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE_BAD_VALUES))
+def test_the_schema_refuses_unknown_keys_and_values_near_the_valid_ones(
+    case: str, tmp_path: Path
+) -> None:
+    mutate, where, words = MORE_BAD_VALUES[case]
+    document = copy.deepcopy(real_document())
+    mutate(document)
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.dump(document, sort_keys=False))  # dump: a date stays a YAML date
+    with pytest.raises(PipelineError) as raised:
+        pipeline.load_file(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: {where} "), message
+    assert words in message
+
+
+def test_every_problem_is_reported_at_once_one_per_line(tmp_path: Path) -> None:
+    document = real_document()
+    del document["region"]
+    document["collector"]["port"] = "8080"
+    document["enrich"]["initial_position"] = "NOW"
+    with pytest.raises(PipelineError) as raised:
+        pipeline.load_file(write_values(tmp_path, document))
+    lines = str(raised.value).splitlines()
+    assert all(line.startswith(f"{tmp_path / 'pipeline.yaml'}: key `") for line in lines)
+    assert sorted(line.split("`")[1] for line in lines) == [
+        "collector.port",
+        "enrich.initial_position",
+        "region",
+    ]
+
+
+def test_each_missing_setting_is_named_once(tmp_path: Path) -> None:
+    document = real_document()
+    document["enrich"]["enrichments"].append("ip_lookups")
+    with pytest.raises(PipelineError) as raised:
+        pipeline.load_file(write_values(tmp_path, document))
+    keys = [line.split("`")[1] for line in str(raised.value).splitlines()]
+    at = "enrich.enrichment_settings.ip_lookups"
+    assert keys == [f"{at}.geo_database", f"{at}.geo_uri"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("tags:\n  1: one\n", "tags"), ("tags:\n  yes: true\n", "tags"), ("~: x\n", None)],
+)
+def test_a_key_yaml_does_not_read_as_text_is_named_with_its_fix(
+    text: str, key: str | None, tmp_path: Path
+) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    where = f"key `{key}`" if key else "the document"
+    with pytest.raises(
+        PipelineError,
+        match=rf"^{re.escape(f'{path}: {where} has the non-string key')} .*; quote it\.$",
+    ):
+        pipeline.load_file(path)
+
+
+def test_a_registry_without_a_key_may_say_null(tmp_path: Path) -> None:
+    document = real_document()
+    document["enrich"]["iglu"]["private_registry"] = {
+        "name": "GitLab",
+        "uri": "https://iglu.example.com/api",
+        "vendor_prefixes": ["com.gitlab"],
+        "api_key_secret_name": None,
+    }
+    values = pipeline.load_file(write_values(tmp_path, document))
+    registry = values.enrich.iglu.private_registry
+    assert registry is not None and registry.api_key_secret_name is None
+
+
+SCHEMA = pipeline_schema.schema()
+
+
+def _subschemas(node: object) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _subschemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _subschemas(value)
+
+
+def test_the_schema_is_valid_json_schema_and_every_pattern_says_in_words_what_it_wants() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    for subschema in _subschemas(SCHEMA):
+        if "pattern" in subschema:
+            assert subschema.get("description"), subschema["pattern"]
+            assert subschema["pattern"].startswith("^") and subschema["pattern"].endswith("$")
+        if "enum" in subschema or "pattern" in subschema:
+            assert subschema.get("type") == "string", subschema
+
+
+def test_the_enrichments_the_schema_offers_are_the_ones_the_renderer_knows() -> None:
+    enrich = SCHEMA["properties"]["enrich"]["properties"]
+    offered = enrich["enrichments"]["items"]["enum"]
+    settings = enrich["enrichment_settings"]["properties"]
+    templates = {p.name.removesuffix(".json.j2") for p in TEMPLATES.glob("[!_]*.json.j2")}
+    assert set(offered) == set(settings) == set(ENRICHMENTS) == templates
+    for name, declared in settings.items():
+        entry = pipeline_schema.resolved(declared)
+        required = set(entry.get("required", []))
+        for setting, spec in entry.get("properties", {}).items():
+            assert (setting in required) != ("default" in spec), f"{name}.{setting}"
+
+
+def test_the_roles_and_kinesis_limits_come_from_the_schema() -> None:
+    assert pipeline.STREAM_ROLES == ("raw_good", "raw_bad", "enriched_good", "enriched_bad")
+    assert pipeline.RECORD_FORMATS == ("enriched", "bad_rows")
+    assert pipeline.BUCKET_ROLES == ("events", "access_logs")
+    assert (pipeline.KINESIS_MAX_RECORDS, pipeline.KINESIS_MAX_BYTES) == (500, 5 * 1024 * 1024)

@@ -23,8 +23,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
-from snowplow_infra import terraform
+from snowplow_infra import pipeline, terraform
 from snowplow_infra.paths import CHECKOV_BINARY, REPO_ROOT
 from snowplow_infra.plan import PlanResult
 
@@ -349,6 +350,26 @@ def test_an_unreadable_pipeline_yaml_is_a_problem_not_a_crash(
     names: Any = support().pipeline_names()
     assert names.pseudonymization_functions == frozenset()
     assert str(broken) in names.problems[0]
+
+
+def test_a_pipeline_yaml_the_tooling_refuses_is_a_problem_with_the_toolings_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = yaml.safe_load((FIXTURES / "pipeline.yaml").read_text())
+    document["pseudonymization"]["functions"]["enriched"] = "not a function name"
+    invalid = tmp_path / "pipeline.yaml"
+    invalid.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv(
+        "SNOWPLOW_PIPELINE_YAML", f"{FIXTURES / 'pipeline.yaml'}{os.pathsep}{invalid}"
+    )
+    names: Any = support().pipeline_names()
+    with pytest.raises(pipeline.PipelineError) as raised:
+        pipeline.load_file(invalid)
+    assert names.problems == (str(raised.value),)
+    assert "key `pseudonymization.functions.enriched` must be a Lambda function name" in str(
+        raised.value
+    )
+    assert "fixture-pseudonymize-bad-rows" in names.pseudonymization_functions  # the valid file
 
 
 @pytest.mark.parametrize(

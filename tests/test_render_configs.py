@@ -308,7 +308,10 @@ def test_the_cli_reports_a_bad_values_file_and_keeps_the_previous_output(tmp_pat
     )
     assert result.returncode == 1
     assert f"{bad / 'pipeline.yaml'}: key `enrich.enrichments[4]`" in result.stderr
-    assert "unknown enrichment 'telepathy'" in result.stderr
+    assert (
+        "must be one of campaign_attribution" in result.stderr
+        and "not 'telepathy'" in result.stderr
+    )
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad-env", "out"]
 
