@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-COUNT = "Count"
-UNITS = {"Duration": "Milliseconds", "ResponseBytes": "Bytes"}
+from metric_names import DIMENSION, RECORD_FORMAT_PROPERTY, UNITS
 
 
 def emf_line(
@@ -16,20 +15,20 @@ def emf_line(
     metrics: Mapping[str, int | float],
     timestamp_ms: int,
 ) -> str:
-    """The JSON log line CloudWatch turns into metrics (dimension FunctionName)."""
+    """The JSON log line CloudWatch turns into metrics (dimension metric_names.DIMENSION)."""
     document = {
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [
                 {
                     "Namespace": namespace,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [{"Name": name, "Unit": UNITS.get(name, COUNT)} for name in metrics],
+                    "Dimensions": [[DIMENSION]],
+                    "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in metrics],
                 }
             ],
         },
-        "FunctionName": function_name,
-        "RecordFormat": record_format,
+        DIMENSION: function_name,
+        RECORD_FORMAT_PROPERTY: record_format,
         **metrics,
     }
     return json.dumps(document, separators=(",", ":"))

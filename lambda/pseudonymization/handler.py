@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
+import metric_names as names
 from allowlist import Allowlist, load_allowlist
 from bad_rows import bad_rows_transform
 from emf import emf_line
@@ -105,14 +106,14 @@ def _log_metrics(
         or "local"
     )
     metrics = {
-        "RecordsIn": records_in,
-        "RecordsOk": batch.ok,
-        "RecordsProcessingFailed": batch.processing_failed,
-        "Lines": batch.lines,
-        "ValuesPseudonymized": values,
-        "UnparsableJsonFields": batch.unparsable_json,
-        "Duration": round(duration_ms, 3),
-        "ResponseBytes": batch.response_bytes,
+        names.RECORDS_IN: records_in,
+        names.RECORDS_OK: batch.ok,
+        names.RECORDS_PROCESSING_FAILED: batch.processing_failed,
+        names.LINES: batch.lines,
+        names.VALUES_PSEUDONYMIZED: values,
+        names.UNPARSABLE_JSON_FIELDS: batch.unparsable_json,
+        names.DURATION: round(duration_ms, 3),
+        names.RESPONSE_BYTES: batch.response_bytes,
     }
     line = emf_line(
         settings.metrics_namespace,
