@@ -142,6 +142,8 @@ module "pseudonymization" {
   # metrics: P2, notifying the P2 alarm topic (operations.tf), listed on the SnowPlow dashboard.
   alarm_priority = local.pseudonymization_alarm_priority
   alarm_actions  = [module.monitoring.topic_arns[local.pseudonymization_alarm_priority]]
+  # Alarm texts link the runbook there (operations.tf passes the same to the monitoring module).
+  runbook_base_url = var.runbook_base_url
 }
 
 module "delivery" {

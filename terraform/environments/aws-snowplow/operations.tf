@@ -1,4 +1,4 @@
-# Operations and hand-off (issue 7): Snowflake's read access to the events bucket and the Snowpipe
+# Operations and hand-off: Snowflake's read access to the events bucket and the Snowpipe
 # notifications (docs/snowflake.md), and the SnowPlow dashboard and prioritized alarms
 # (docs/alarms.md). Every name comes from the module that owns it.
 
@@ -56,6 +56,18 @@ module "monitoring" {
   # The functions' Errors, Throttles and Duration alarms are the pseudonymization module's own
   # (data_path.tf); the dashboard lists them with the rest.
   additional_alarm_names = values(module.pseudonymization.alarm_names)
+
+  # Thresholds from terraform.tfvars (alarm_thresholds); an unset one is null, which the module
+  # replaces with its default. Alarm texts link the runbook at runbook_base_url.
+  collector_5xx_rate_percent      = var.alarm_thresholds.collector_5xx_rate_percent
+  enrichment_lag_seconds          = var.alarm_thresholds.enrichment_lag_seconds
+  enrichment_stalled_seconds      = var.alarm_thresholds.enrichment_stalled_seconds
+  delivery_lag_seconds            = var.alarm_thresholds.delivery_lag_seconds
+  delivery_freshness_seconds      = var.alarm_thresholds.delivery_freshness_seconds
+  lambda_response_bytes_threshold = var.alarm_thresholds.lambda_response_bytes_threshold
+  low_good_events_threshold       = var.alarm_thresholds.low_good_events_threshold
+  bad_to_good_ratio_percent       = var.alarm_thresholds.bad_to_good_ratio_percent
+  runbook_base_url                = var.runbook_base_url
 
   # E-mail lists are committed in terraform.tfvars; HTTPS endpoints (PagerDuty) come from a masked
   # CI/CD variable because their URLs embed a routing key.

@@ -25,6 +25,20 @@ collector_ingress_cidr_blocks = ["0.0.0.0/0"]
 
 collector_instance_type = "c6i.large"
 enricher_instance_type  = "c6i.xlarge"
+# The alarms' thresholds (docs/alarms.md, whose numbers a test checks against these). Each is the
+# monitoring module's variable of the same name and is validated there; one left out takes the
+# module's default (its README). Raise or lower them here, never in operations.tf.
+alarm_thresholds = {
+  collector_5xx_rate_percent      = 5       # % of requests answered 5XX, 3 of 5 minutes (P2)
+  enrichment_lag_seconds          = 900     # raw-good's oldest unread record (P2)
+  enrichment_stalled_seconds      = 3600    # the same, escalated (P1); well inside 48 h retention
+  delivery_lag_seconds            = 900     # enriched-good's oldest unread record (P2)
+  delivery_freshness_seconds      = 1800    # oldest undelivered record; above Firehose's 900 s buffering
+  lambda_response_bytes_threshold = 5500000 # largest Lambda response; the cap is 6 291 456 (P3)
+  low_good_events_threshold       = 1000    # good events per 15 minutes, twice in a row (P2)
+  bad_to_good_ratio_percent       = 5       # bad rows as % of good events over an hour (P3)
+}
+
 # Who hears each priority's alarms (docs/alarms.md), keyed P1, P2, P3. Empty until the team names
 # its list. PagerDuty goes in the masked CI/CD variable TF_VAR_alarm_https_subscribers, never here.
 alarm_email_subscribers = {}

@@ -133,3 +133,25 @@ variable "alarm_https_subscribers" {
   default     = {}
   sensitive   = true
 }
+
+variable "alarm_thresholds" {
+  description = "This environment's alarm thresholds (docs/alarms.md says what each alarm means and why its number is what it is): each attribute is the monitoring module's variable of the same name, which validates it; an attribute left out or null takes the module's default. Set in terraform.tfvars."
+  type = object({
+    collector_5xx_rate_percent      = optional(number)
+    enrichment_lag_seconds          = optional(number)
+    enrichment_stalled_seconds      = optional(number)
+    delivery_lag_seconds            = optional(number)
+    delivery_freshness_seconds      = optional(number)
+    lambda_response_bytes_threshold = optional(number)
+    low_good_events_threshold       = optional(number)
+    bad_to_good_ratio_percent       = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "runbook_base_url" {
+  description = "Web address of docs/alarms.md as a browser shows it, so that every alarm's text ends with a link that works from an e-mail or a pager (Runbook: <url>#<section>). CI sets it from the project's own address (TF_VAR_runbook_base_url in .gitlab-ci.yml); null (local runs) keeps the repository-relative path. The modules validate it."
+  type        = string
+  default     = null
+}

@@ -21,6 +21,7 @@ locals {
   emf_namespace  = var.pseudonymization_metrics.namespace
   short_name     = { for k in concat(keys(var.delivery_streams), keys(var.functions)) : k => replace(k, "_", "-") }
   alarm_arn_stem = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:"
+  runbook        = coalesce(var.runbook_base_url, "docs/alarms.md")
 }
 
 # --- Alarms --------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 
   alarm_name          = local.alarm_names[each.key]
-  alarm_description   = "${each.value.priority}: ${each.value.description} Runbook: docs/alarms.md#${each.value.runbook}"
+  alarm_description   = "${each.value.priority}: ${each.value.description} Runbook: ${local.runbook}#${each.value.runbook}"
   comparison_operator = each.value.comparison
   threshold           = each.value.threshold
   evaluation_periods  = each.value.periods

@@ -104,6 +104,17 @@ variable "additional_alarm_names" {
   }
 }
 
+variable "runbook_base_url" {
+  description = "Web address of the runbook, docs/alarms.md, as a browser shows it (on GitLab: <project URL>/-/blob/<default branch>/docs/alarms.md). Each alarm's description ends with \"Runbook: <runbook_base_url>#<section>\", a link that works from an e-mail or a pager. null: the repository-relative docs/alarms.md#<section>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.runbook_base_url == null || can(regex("^https://[^\\s#?]{1,300}$", var.runbook_base_url))
+    error_message = "runbook_base_url must be an https:// address without a query or #fragment (each alarm appends #<section>), at most 308 characters so that every alarm description stays within CloudWatch's 1024, or null."
+  }
+}
+
 # --- Who is told ---------------------------------------------------------------------------------
 
 variable "kms_key_arn" {
@@ -142,11 +153,14 @@ variable "subscriptions" {
 }
 
 # --- Thresholds: see the runbook (docs/alarms.md) for why each default is what it is -------------
+# Not nullable: a caller that passes null (an environment's unset alarm_thresholds attribute) gets
+# the default.
 
 variable "collector_5xx_rate_percent" {
   description = "P2 when more than this percentage of the collector's requests get a 5XX (load balancer's or targets') in 3 of 5 minutes."
   type        = number
   default     = 5
+  nullable    = false
 
   validation {
     condition     = var.collector_5xx_rate_percent > 0 && var.collector_5xx_rate_percent < 100
@@ -158,6 +172,7 @@ variable "enrichment_lag_seconds" {
   description = "P2 when the oldest unread record in the raw-good stream has waited longer than this for 5 minutes: the enricher is falling behind."
   type        = number
   default     = 900
+  nullable    = false
 
   validation {
     condition     = var.enrichment_lag_seconds >= 60
@@ -169,6 +184,7 @@ variable "enrichment_stalled_seconds" {
   description = "P1 when the oldest unread record in the raw-good stream has waited longer than this for 5 minutes, or nobody reads it: enrichment has stalled. Must leave time to act before the stream's retention (48 h) drops records."
   type        = number
   default     = 3600
+  nullable    = false
 
   validation {
     condition     = var.enrichment_stalled_seconds >= 300 && var.enrichment_stalled_seconds <= 86400
@@ -180,6 +196,7 @@ variable "delivery_lag_seconds" {
   description = "P2 when the oldest unread record in the enriched-good stream has waited longer than this for 5 minutes, or nobody reads it: Firehose delivery has stalled. Enriched streams keep records 24 h."
   type        = number
   default     = 900
+  nullable    = false
 
   validation {
     condition     = var.delivery_lag_seconds >= 60 && var.delivery_lag_seconds <= 43200
@@ -191,6 +208,7 @@ variable "delivery_freshness_seconds" {
   description = "P2 when a delivery stream's oldest undelivered record is older than this for 15 minutes. Firehose buffers up to 900 s before writing, so keep it well above the buffering interval."
   type        = number
   default     = 1800
+  nullable    = false
 
   validation {
     condition     = var.delivery_freshness_seconds > 900
@@ -202,6 +220,7 @@ variable "lambda_response_bytes_threshold" {
   description = "P3 when a pseudonymization function's largest response in 15 minutes exceeds this many bytes. Lambda caps the response at 6 291 456 bytes; past it the whole batch fails (lower the Firehose processor buffer, see docs/pseudonymization.md)."
   type        = number
   default     = 5500000
+  nullable    = false
 
   validation {
     condition     = var.lambda_response_bytes_threshold > 0 && var.lambda_response_bytes_threshold < 6291456
@@ -213,6 +232,7 @@ variable "low_good_events_threshold" {
   description = "P2 when fewer good (enriched) events than this arrive in each of two consecutive 15-minute periods, or none are reported at all: traffic has unexpectedly dropped. Set it to a fraction (say a fifth) of the quietest quarter-hour of a normal week."
   type        = number
   default     = 1000
+  nullable    = false
 
   validation {
     condition     = var.low_good_events_threshold >= 1
@@ -224,6 +244,7 @@ variable "bad_to_good_ratio_percent" {
   description = "P3 when bad rows (raw-bad plus enriched-bad records) exceed this percentage of good events for an hour: a tracker or schema change is producing invalid events."
   type        = number
   default     = 5
+  nullable    = false
 
   validation {
     condition     = var.bad_to_good_ratio_percent > 0

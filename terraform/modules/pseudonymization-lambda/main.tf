@@ -171,7 +171,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 
   alarm_name          = "${each.value.function}-${lower(each.value.metric)}_${var.alarm_priority}"
-  alarm_description   = "${var.alarm_priority}: ${each.value.description} Runbook: docs/alarms.md#${each.value.runbook}"
+  alarm_description   = "${var.alarm_priority}: ${each.value.description} Runbook: ${coalesce(var.runbook_base_url, "docs/alarms.md")}#${each.value.runbook}"
   namespace           = "AWS/Lambda"
   metric_name         = each.value.metric
   dimensions          = { FunctionName = aws_lambda_function.this[split("/", each.key)[0]].function_name }

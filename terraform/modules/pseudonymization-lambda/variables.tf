@@ -150,6 +150,17 @@ variable "alarm_priority" {
   }
 }
 
+variable "runbook_base_url" {
+  description = "Web address of the runbook, docs/alarms.md, as a browser shows it (on GitLab: <project URL>/-/blob/<default branch>/docs/alarms.md). Each alarm's description ends with \"Runbook: <runbook_base_url>#<section>\", a link that works from an e-mail or a pager. null: the repository-relative docs/alarms.md#<section>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.runbook_base_url == null || can(regex("^https://[^\\s#?]{1,300}$", var.runbook_base_url))
+    error_message = "runbook_base_url must be an https:// address without a query or #fragment (each alarm appends #<section>), at most 308 characters so that every alarm description stays within CloudWatch's 1024, or null."
+  }
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when an alarm fires or recovers: the SNS topic of alarm_priority (the monitoring module's topic_arns[alarm_priority]). Empty: the alarms still show in CloudWatch but notify no one."
   type        = list(string)

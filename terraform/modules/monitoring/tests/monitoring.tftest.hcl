@@ -315,6 +315,75 @@ run "a_namespace_reserved_for_aws_is_refused" {
   expect_failures = [var.pseudonymization_metrics]
 }
 
+run "alarm_texts_link_the_runbook_at_its_web_address" {
+  command = plan
+
+  variables {
+    runbook_base_url = "https://gitlab.example.com/analytics/snowplow-infra/-/blob/main/docs/alarms.md"
+  }
+
+  assert {
+    condition = alltrue([
+      for k, a in aws_cloudwatch_metric_alarm.this :
+      endswith(a.alarm_description, " Runbook: https://gitlab.example.com/analytics/snowplow-infra/-/blob/main/docs/alarms.md#${local.alarms[k].runbook}")
+    ])
+    error_message = "With runbook_base_url, each alarm's description must end with a clickable link to its runbook section."
+  }
+}
+
+run "the_longest_runbook_address_keeps_every_description_within_cloudwatchs_limit" {
+  command = plan
+
+  variables {
+    runbook_base_url = "https://${join("", [for i in range(300) : "x"])}"
+    streams = {
+      raw_good      = join("", [for i in range(128) : "r"])
+      raw_bad       = join("", [for i in range(128) : "s"])
+      enriched_good = join("", [for i in range(128) : "e"])
+      enriched_bad  = join("", [for i in range(128) : "f"])
+    }
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : length(a.alarm_description) <= 1024])
+    error_message = "An alarm description exceeds CloudWatch's 1024 characters with the longest runbook_base_url and stream names the inputs allow."
+  }
+}
+
+run "a_runbook_address_with_a_fragment_is_refused" {
+  command = plan
+
+  variables {
+    runbook_base_url = "https://gitlab.example.com/docs/alarms.md#top"
+  }
+
+  expect_failures = [var.runbook_base_url]
+}
+
+run "a_runbook_address_that_is_not_https_is_refused" {
+  command = plan
+
+  variables {
+    runbook_base_url = "http://gitlab.example.com/docs/alarms.md"
+  }
+
+  expect_failures = [var.runbook_base_url]
+}
+
+run "a_null_threshold_takes_the_default" {
+  command = plan
+
+  variables {
+    collector_5xx_rate_percent = null
+    enrichment_lag_seconds     = null
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["collector-5xx-rate"].threshold == 5 && aws_cloudwatch_metric_alarm.this["enrichment-lagging"].threshold == 900000
+    error_message = "A threshold passed as null (an environment's unset alarm_thresholds attribute) must take the module's default."
+  }
+}
+
 run "streams_must_be_named_by_their_role" {
   command = plan
 

@@ -244,3 +244,29 @@ run "a_hash_that_is_not_a_sha256_is_refused" {
 
   expect_failures = [var.package_base64sha256]
 }
+
+run "alarm_texts_link_the_runbook_at_its_web_address" {
+  command = plan
+
+  variables {
+    runbook_base_url = "https://gitlab.example.com/analytics/snowplow-infra/-/blob/main/docs/alarms.md"
+  }
+
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.this :
+      can(regex("^P2: .* Runbook: https://gitlab\\.example\\.com/analytics/snowplow-infra/-/blob/main/docs/alarms\\.md#lambda-[a-z]+$", a.alarm_description))
+    ])
+    error_message = "With runbook_base_url, each alarm's description must end with a clickable link to its runbook section."
+  }
+}
+
+run "a_runbook_address_that_is_not_https_is_refused" {
+  command = plan
+
+  variables {
+    runbook_base_url = "http://gitlab.example.com/docs/alarms.md"
+  }
+
+  expect_failures = [var.runbook_base_url]
+}
