@@ -5,19 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from snowplow_infra.plan_report import protection
 from snowplow_infra.plan_report.counts import widget_counts
-from snowplow_infra.plan_report.markdown import render_review
-from snowplow_infra.plan_report.plan import PlanError, load_plan
+from snowplow_infra.plan_report.entries import load_review
+from snowplow_infra.plan_report.markdown import (
+    DEFAULT_LIMIT,
+    GITLAB_NOTE_LIMIT,
+    MINIMUM_LIMIT,
+    review_lines,
+)
+from snowplow_infra.plan_report.plan import PlanError
 
 EXIT_OK = 0
 EXIT_PROTECTED = 1
 EXIT_BAD_INPUT = 2
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     protected = ", ".join(sorted(protection.PROTECTED_TYPES))
     parser = subparsers.add_parser(
         "plan-report",
@@ -47,7 +54,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help='write {"create": N, "update": N, "delete": N} for `artifacts:reports:terraform`',
     )
     parser.add_argument(
-        "--markdown", type=Path, metavar="FILE", help="write the review for the merge request"
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="write the review for the merge request, at most --max-chars characters",
+    )
+    parser.add_argument(
+        "--max-chars",
+        type=_limit,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=(
+            f"the most characters --markdown may have (default: {DEFAULT_LIMIT:,}; GitLab "
+            f"refuses a note over {GITLAB_NOTE_LIMIT:,}). A longer review keeps the most "
+            "important changes, says what it left out and names --full-markdown"
+        ),
+    )
+    parser.add_argument(
+        "--full-markdown",
+        type=Path,
+        metavar="FILE",
+        help="also write the whole review, however long, to FILE",
+    )
+    parser.add_argument(
+        "--full-review-url",
+        metavar="URL",
+        help="where readers of a shortened review find --full-markdown (e.g. its job artifact)",
     )
     parser.add_argument(
         "--allow-destroy",
@@ -65,19 +97,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_main)
 
 
+def _limit(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        value = 0
+    if not MINIMUM_LIMIT <= value <= GITLAB_NOTE_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from {MINIMUM_LIMIT:,} to {GITLAB_NOTE_LIMIT:,}, not {text!r}"
+        )
+    return value
+
+
 def _main(args: argparse.Namespace) -> int:
     try:
-        plan = load_plan(args.plan)
+        review = load_review(args.plan)
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    plan = review.plan
     verdict = protection.evaluate(plan, args.allow_destroy)
     counts = widget_counts(plan)
+    full = None
+    if args.full_markdown:
+        full = f"`{args.full_markdown}`"
+        if args.full_review_url:
+            full = f"[`{args.full_markdown.name}`]({args.full_review_url})"
     try:
         if args.gitlab_report:
-            _write(args.gitlab_report, json.dumps(counts) + "\n")
+            _write(args.gitlab_report, [json.dumps(counts) + "\n"])
+        if args.full_markdown:
+            _write(args.full_markdown, review_lines(review, verdict))
         if args.markdown:
-            _write(args.markdown, render_review(plan, verdict))
+            lines = review_lines(review, verdict, limit=args.max_chars, full_review=full)
+            _write(args.markdown, lines)
     except OSError as error:
         print(f"error: cannot write {error.filename}: {error.strerror}.", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -104,6 +157,7 @@ def _main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, lines: Iterable[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(lines)

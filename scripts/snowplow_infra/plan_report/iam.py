@@ -1,8 +1,10 @@
 """IAM policy documents diffed statement by statement.
 
-Statements are matched by ``Sid`` when they have one, otherwise by their whole content (keys
-sorted), so reordering statements is no change, and a statement without a Sid that changes shows
-as one removed and one added.
+Statements are matched by ``Sid`` when they have one, otherwise by their whole content, so
+reordering statements is no change, and a statement without a Sid that changes shows as one
+removed and one added. Content is compared as IAM reads it: key order, the order of values in an
+array (``Action``, ``Resource``, ``Principal``, condition values are sets) and a one-element array
+against its only value make no difference.
 """
 
 from __future__ import annotations
@@ -49,7 +51,18 @@ def statements(document: dict[str, Any] | None) -> list[Any]:
 
 
 def _canonical(statement: Any) -> str:
-    return json.dumps(statement, sort_keys=True, separators=(",", ":"))
+    return json.dumps(_as_iam_reads_it(statement), sort_keys=True, separators=(",", ":"))
+
+
+def _as_iam_reads_it(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_iam_reads_it(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_as_iam_reads_it(item) for item in value]
+        if len(items) == 1 and not isinstance(items[0], dict | list):
+            return items[0]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return value
 
 
 def _keyed(document: dict[str, Any] | None) -> dict[str, tuple[str, Any]]:

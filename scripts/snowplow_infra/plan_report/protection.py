@@ -1,10 +1,11 @@
 """The protection gate: a plan must not destroy stateful resources unless someone said so.
 
 A resource is protected when destroying it loses data or breaks what the pipeline has already
-written: events in flight, stored events, checkpoints, the keys that decrypt them, or the salt that
-makes pseudonyms deterministic. Deleting one, or replacing one (which deletes the old object),
-fails the gate unless ``--allow-destroy`` names its address or its type. docs/plan-review.md
-explains the list.
+written: events in flight, stored events, checkpoints, the keys that decrypt them, the secrets
+(the salt that makes pseudonyms deterministic is one). Deleting one, or replacing one (which
+deletes the old object), fails the gate unless ``--allow-destroy`` names its address or its type.
+Each type's reason says what a destroy of any resource of that type loses, so it is true whatever
+the resource holds. docs/plan-review.md explains the list.
 """
 
 from __future__ import annotations
@@ -16,23 +17,35 @@ from snowplow_infra.plan_report.plan import Plan, ResourceChange
 
 PROTECTED_TYPES: dict[str, str] = {
     # The pipeline's own stateful resources.
-    "aws_kinesis_stream": "events in flight (up to the retention period) are lost",
-    "aws_kinesis_firehose_delivery_stream": "buffered records are lost",
-    "aws_s3_bucket": "stored events and logs are lost",
-    "aws_dynamodb_table": "KCL leases and checkpoints are lost, so the enricher re-reads or skips",
-    "aws_kms_key": "everything encrypted with the key becomes unreadable",
-    "aws_secretsmanager_secret": "the salt is lost, so pseudonyms stop matching earlier ones",
-    "aws_secretsmanager_secret_version": "the salt is lost, so pseudonyms stop matching",
-    "aws_cloudwatch_log_group": "the logs are lost",
-    "aws_sqs_queue": "queued messages are lost",
+    "aws_kinesis_stream": (
+        "the records the stream holds (up to its retention period), read or not, are lost"
+    ),
+    "aws_kinesis_firehose_delivery_stream": (
+        "the records it has buffered and not yet delivered are lost"
+    ),
+    "aws_s3_bucket": "every object stored in the bucket is lost",
+    "aws_dynamodb_table": (
+        "every item in the table is lost (for a KCL lease table: the consumers' leases and "
+        "checkpoints, so they re-read or skip records)"
+    ),
+    "aws_kms_key": (
+        "everything encrypted under the key can no longer be decrypted once its deletion "
+        "window ends"
+    ),
+    "aws_secretsmanager_secret": (
+        "the secret's value and all its versions are lost once the recovery window ends"
+    ),
+    "aws_secretsmanager_secret_version": "this version of the secret's value is lost",
+    "aws_cloudwatch_log_group": "the log events stored in the group are lost",
+    "aws_sqs_queue": "the messages waiting in the queue are lost",
     # Stateful AWS resources the pipeline may grow into.
-    "aws_db_instance": "the database is lost",
-    "aws_rds_cluster": "the database is lost",
-    "aws_dynamodb_global_table": "the table is lost",
-    "aws_ebs_volume": "the volume's data is lost",
-    "aws_efs_file_system": "the file system's data is lost",
-    "aws_elasticache_replication_group": "the cache's data is lost",
-    "aws_backup_vault": "the backups are lost",
+    "aws_db_instance": "the database's data is lost, unless a final snapshot is kept",
+    "aws_rds_cluster": "the cluster's data is lost, unless a final snapshot is kept",
+    "aws_dynamodb_global_table": "every item in the table is lost in every region",
+    "aws_ebs_volume": "the data on the volume is lost",
+    "aws_efs_file_system": "the files in the file system are lost",
+    "aws_elasticache_replication_group": "the data held in the cache is lost",
+    "aws_backup_vault": "the recovery points (backups) stored in the vault are lost",
 }
 
 
