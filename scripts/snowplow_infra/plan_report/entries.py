@@ -51,7 +51,7 @@ from snowplow_infra.plan_report.values import (
     block_text,
     format_path,
     leaves,
-    policy_documents,
+    policy_document,
     redact,
     render,
     unknown_policy_attributes,
@@ -301,8 +301,8 @@ def _cell(attribute: AttributeChange, value: Any, policy: dict[str, Any] | None)
         return f"policy document, {count(len(iam.statements(policy)), 'statement')} (see below)"
     if value is ABSENT:
         return "—"
-    if attribute.lines and not isinstance(value, Marker) and block_text(value) is not None:
-        return _size(value) + " (diff below)"
+    if not isinstance(value, Marker) and block_text(value) is not None:
+        return _size(value) + (" (diff below)" if attribute.lines else "")
     return code(render(value))
 
 
@@ -325,13 +325,16 @@ def _created_entry(change: ResourceChange, order: int) -> Entry:
     """A created resource: every attribute it is planned with, unknown ones named."""
     known: list[tuple[str, Any]] = []
     unknown: list[str] = []
+    documents: list[tuple[str, dict[str, Any]]] = []
     for path, value in leaves(change.after, change.after_sensitive, change.after_unknown):
+        name = format_path(path)
         if value is UNKNOWN:
-            unknown.append(format_path(path))
-        else:
-            known.append((format_path(path), value))
-    documents = policy_documents(change.after, change.after_sensitive, change.after_unknown)
-    policy_paths = {format_path(path) for path, _ in documents}
+            unknown.append(name)
+            continue
+        known.append((name, value))
+        if (document := policy_document(value)) is not None:
+            documents.append((name, document))
+    policy_paths = {name for name, _ in documents}
     lines: list[str] = []
     summary = f"<code>{html.escape(_label(change))}</code>: {count(len(known), 'attribute')}"
     if unknown:
@@ -355,8 +358,8 @@ def _created_entry(change: ResourceChange, order: int) -> Entry:
     for name, text in blocks:
         how = f" ({text.note})" if text.note else ""
         lines += [f"{code(name)}{how}:", "", *fenced(text.lines), ""]
-    for path, document in documents:
-        lines += policy_lines(format_path(path), None, document)
+    for name, document in documents:
+        lines += policy_lines(name, None, document)
     lines += ["</details>", ""]
     cells = (code(_label(change)), code(change.type))
     return _entry(
@@ -516,6 +519,8 @@ def count(n: int, noun: str) -> str:
 
 def code(text: str) -> str:
     """An inline code span that survives backticks, table pipes and line breaks in ``text``."""
+    if "`" not in text and "|" not in text and "\n" not in text and "\r" not in text:
+        return f"`{text}`"
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     fence = "`"
     while fence in text:

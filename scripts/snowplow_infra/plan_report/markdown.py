@@ -7,8 +7,9 @@ are never printed.
 
 A review can be bounded (``limit``, in characters: GitLab refuses a note over 1,000,000). When
 everything does not fit, what is kept is chosen by importance (``entries`` module docstring):
-first the protected resources a plan destroys, each with its detail; then the table rows of every
-other change, most important first; then their details in the same order. A notice at the top
+first the protected resources a plan destroys, then IAM, then security groups, each with its
+detail; then the table rows of every other change, most important first; then their details in
+the same order. A notice at the top
 says that the review is shortened and where the full one is, and the last section names exactly
 what was left out: each address when that fits, otherwise counts per module and resource type.
 """
@@ -27,6 +28,9 @@ from snowplow_infra.plan_report.protection import Verdict, describe
 GITLAB_NOTE_LIMIT = 1_000_000  # characters; docs/plan-review.md cites GitLab's documentation
 DEFAULT_LIMIT = 250_000
 MINIMUM_LIMIT = 10_000
+# Protected destroys, IAM and security groups (entries.py): kept with their detail before the
+# rows of anything else.
+IMPORTANT_TIER = 2
 
 
 @dataclass(frozen=True)
@@ -315,10 +319,10 @@ def _select(entries: Sequence[Entry], order: Sequence[int], budget: int) -> _Sel
             used += cost
             details.add(i)
 
-    protected = [i for i in order if entries[i].tier == 0]
-    others = [i for i in order if entries[i].tier != 0]
-    for i in protected:
-        if take_row(i):
+    important = [i for i in order if entries[i].tier <= IMPORTANT_TIER]
+    others = [i for i in order if entries[i].tier > IMPORTANT_TIER]
+    for i in important:
+        if take_row(i) and entries[i].detail:
             take_detail(i)
     for i in others:
         take_row(i)
@@ -456,8 +460,8 @@ def _left_out(
         f"{'its' if len(bare) == 1 else 'their'} detail; the last section names them. {where}"
     )
     lines = [notice, "### Left out of this review", "", where, ""]
-    allowance = max(limit // 8, 2_000)
-    for form in (_by_address, _by_type, _by_section):
+    allowance = max(limit // 5, 2_000)
+    for form in (_by_address, _by_module_and_type, _by_type, _by_section):
         body = form(entries, unlisted, "Not listed") + form(entries, bare, "Listed without detail")
         if sum(len(line) + 1 for line in body) <= allowance:
             return lines + body
@@ -475,7 +479,7 @@ def _by_address(entries: Sequence[Entry], indexes: Sequence[int], what: str) -> 
     return [*lines, ""]
 
 
-def _by_type(entries: Sequence[Entry], indexes: Sequence[int], what: str) -> list[str]:
+def _by_module_and_type(entries: Sequence[Entry], indexes: Sequence[int], what: str) -> list[str]:
     if not indexes:
         return []
     lines = [
@@ -495,6 +499,28 @@ def _by_type(entries: Sequence[Entry], indexes: Sequence[int], what: str) -> lis
         described = ", ".join(f"{n:,} {code(t)}" for t, n in sorted(types.items()))
         label = code(module) if module else "root module"
         lines.append(f"| {_SECTION_BY_KEY[section].heading} | {label} | {described} |")
+    return [*lines, ""]
+
+
+def _by_type(entries: Sequence[Entry], indexes: Sequence[int], what: str) -> list[str]:
+    if not indexes:
+        return []
+    lines = [f"{what} ({len(indexes):,}), by resource type:", ""]
+    for section in SECTIONS:
+        types: dict[str, set[str]] = {}
+        for i in indexes:
+            if entries[i].section == section.key:
+                types.setdefault(entries[i].type, set()).add(entries[i].module)
+        tallies = {
+            t: sum(1 for i in indexes if entries[i].section == section.key and entries[i].type == t)
+            for t in types
+        }
+        described = ", ".join(
+            f"{n:,} {code(t)} in {count(len(types[t]), 'module')}"
+            for t, n in sorted(tallies.items())
+        )
+        if described:
+            lines.append(f"- {section.heading}: {described}")
     return [*lines, ""]
 
 

@@ -181,6 +181,8 @@ def attribute_changes(
 
 def _walk(path: Path, before: Any, after: Any, masks: _Masks) -> Iterator[AttributeChange]:
     b_sens, a_sens, a_unknown = masks
+    if before == after and b_sens == a_sens and not _has_true(a_unknown):
+        return  # the common case, decided in C: an unchanged subtree
     if b_sens is True or a_sens is True:
         if a_unknown is True or before != after or b_sens != a_sens:
             yield AttributeChange(path, SENSITIVE, UNKNOWN if a_unknown is True else SENSITIVE)
@@ -281,7 +283,9 @@ def _leaf(
     before_policy, after_policy = policy_document(raw_before), policy_document(raw_after)
     lines: tuple[str, ...] = ()
     note = ""
-    if before_policy is None and after_policy is None:
+    # A value that becomes unknown or is sensitive has no lines to compare.
+    comparable = not any(v in (UNKNOWN, SENSITIVE) for v in (before, after))
+    if before_policy is None and after_policy is None and comparable:
         old, new = block_text(before, path), block_text(after, path)
         if old is not None or new is not None:
             # The other side, even if short, is diffed as lines too.
