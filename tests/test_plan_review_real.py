@@ -39,10 +39,10 @@ def dashboard(renamed: bool) -> str:
     titles = [f"widget {i}" for i in range(8)]
     if renamed:
         titles[5] = "widget 5: iterator age"
+    metric = '[["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "raw-good"]]'
     widgets = ", ".join(
-        '{ type = "metric", x = 0, y = %d, properties = { title = "%s", metrics = '
-        '[["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", '
-        '"snowplow-raw-good"]] } }' % (6 * i, title)
+        f'{{ type = "metric", x = 0, y = {6 * i}, properties = {{ title = "{title}", '
+        f"metrics = {metric} }} }}"
         for i, title in enumerate(titles)
     )
     return f"jsonencode({{ widgets = [{widgets}] }})"
