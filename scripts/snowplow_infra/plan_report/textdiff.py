@@ -43,6 +43,11 @@ def is_long(value: str) -> bool:
     return "\n" in value or len(value) > CELL_LIMIT
 
 
+def is_encoded_text(value: str, name: str = "") -> bool:
+    """True when ``value`` is base64 of text (user data): shown decoded even when short."""
+    return _base64_text(value, name) is not None
+
+
 def as_text(value: str, name: str = "") -> Text:
     """The lines a reviewer should read for ``value`` (of the attribute ``name``)."""
     decoded = _json_text(value)

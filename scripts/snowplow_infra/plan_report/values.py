@@ -303,7 +303,9 @@ def block_text(value: Any, path: Path = (), *, short: bool = False) -> textdiff.
         return None
     name = str(path[-1]) if path else ""
     if isinstance(value, str):
-        return textdiff.as_text(value, name) if short or textdiff.is_long(value) else None
+        if short or textdiff.is_long(value) or textdiff.is_encoded_text(value, name):
+            return textdiff.as_text(value, name)
+        return None
     if isinstance(value, dict | list) and (short or len(render(value)) > textdiff.CELL_LIMIT):
         return render_lines(value)
     if short:
