@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from snowplow_infra import (
     doctor,
+    gitlab_notes,
     package_lambda,
     plan,
     plan_report,
@@ -23,6 +24,7 @@ SUBCOMMANDS = (
     terraform_check,
     terraform_passthrough,
     plan_report,
+    gitlab_notes,
     package_lambda,
     render_configs,
     plan,
