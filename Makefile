@@ -101,6 +101,13 @@ bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memo
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
 	$(CLI) plan --env aws-snowplow
 
+# Preview a change: aws-snowplow at git revision BASELINE (empty: the merge base with the default
+# branch) applied to the emulator, the working tree planned against it, reviewed as CI reviews it.
+BASELINE ?=
+.PHONY: plan-baseline
+plan-baseline: lambda configs ## Plan the working tree against aws-snowplow applied at BASELINE (default: merge base) in the emulator; review in build/plan/
+	$(CLI) plan --env aws-snowplow --quiet --baseline $(BASELINE)
+
 # --- local demo (issue 9): docs/local-demo.md. The stack and the emulator stay up between the two.
 .PHONY: demo down
 demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary

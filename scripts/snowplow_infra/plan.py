@@ -12,6 +12,11 @@ differences that change nothing in it:
 Writes ``tfplan`` (the saved plan) and ``tfplan.json`` (``terraform show -json``) into the output
 folder, ``build/plan/`` by default. The emulator runs only for the duration of the plan and is
 stopped even when terraform fails or the user presses Ctrl-C.
+
+``--baseline [REV]`` plans against the environment as it was at a git revision instead of an empty
+state (``snowplow_infra.baseline``: applied to the emulator first), and writes the review of that
+plan as the plan job does (``plan-report``: widget counts, the bounded and the full review, the
+protection gate's verdict).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snowplow_infra import emulator, pipeline, terraform
+from snowplow_infra import baseline, emulator, pipeline, plan_report, terraform
+from snowplow_infra.local.seed import SeedError
 from snowplow_infra.local_backend import LocalBackendError, local_backend
 from snowplow_infra.paths import BUILD_DIR, environment_dir
 
@@ -94,7 +100,7 @@ def plan_environment(
     )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "plan",
         help="plan an environment's production configuration without an AWS account",
@@ -127,10 +133,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not print terraform's plan, only the summary",
     )
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const=baseline.MERGE_BASE,
+        metavar="REV",
+        help=(
+            "plan against the environment as it was at git revision REV (default: the merge "
+            "base of HEAD with the default branch), applied first to a fresh emulator with the "
+            "local demo's machinery; then write OUTPUT/gitlab-report.json, "
+            "OUTPUT/plan-review.md and OUTPUT/plan-review-full.md as the plan job does. Exit 1 "
+            "when the protection gate blocks the plan. Takes a few minutes: `make plan-baseline`"
+        ),
+    )
+    parser.add_argument(
+        "--allow-destroy",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="ADDRESS_OR_TYPE",
+        help="with --baseline: what the gate accepts destroying, as for plan-report",
+    )
     parser.set_defaults(handler=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.baseline is not None:
+        return _baseline(args)
+    if args.allow_destroy:
+        print("plan: --allow-destroy needs --baseline (a plan from empty state destroys nothing).")
+        return 2
     started = time.monotonic()
     try:
         result = plan_environment(args.env, args.output, capture=args.quiet)
@@ -159,3 +191,77 @@ def _main(args: argparse.Namespace) -> int:
         f"{pipeline.display_path(result.tfplan)}, {pipeline.display_path(result.json_path)}"
     )
     return 0
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    """``plan --baseline``: plan against the applied revision, then review it as CI does."""
+    started = time.monotonic()
+    try:
+        result = baseline.plan_against(
+            args.env, args.baseline, args.output, capture=args.quiet, progress=_say
+        )
+    except KeyboardInterrupt:
+        print("plan: interrupted; the emulator was stopped and no plan was saved.", file=sys.stderr)
+        return 130
+    except (
+        baseline.BaselineError,
+        terraform.TerraformError,
+        emulator.EmulatorError,
+        LocalBackendError,
+        SeedError,
+        pipeline.PipelineError,
+        FileNotFoundError,
+    ) as error:
+        print(f"plan: {error}", file=sys.stderr)
+        print(f"plan: failed after {time.monotonic() - started:.0f} s.", file=sys.stderr)
+        return 2
+    _say(f"planned against {result.described} in {time.monotonic() - started:.0f} s")
+    output = args.output.resolve()
+    # The review exactly as the plan job writes it: plan-report's own command line.
+    report = [
+        "plan-report",
+        str(result.json_path),
+        "--gitlab-report",
+        str(output / "gitlab-report.json"),
+        "--markdown",
+        str(output / "plan-review.md"),
+        "--full-markdown",
+        str(output / "plan-review-full.md"),
+    ]
+    if args.allow_destroy:
+        report += ["--allow-destroy", *args.allow_destroy, "--"]
+    parser = argparse.ArgumentParser(prog="snowplow-infra")
+    plan_report.add_parser(parser.add_subparsers())
+    parsed = parser.parse_args(report)
+    status = int(parsed.handler(parsed))
+    differences = baseline.emulator_differences(result.unchanged_json_path, result.json_path)
+    if differences:
+        section = _emulator_section(differences)
+        for name in ("plan-review.md", "plan-review-full.md"):
+            with (output / name).open("a", encoding="utf-8") as handle:
+                handle.write(section)
+        print(
+            f"{len(differences)} of the changes also appear in a plan of the unchanged baseline: "
+            "they are the emulator's, not this change's (listed at the end of the review)."
+        )
+    print(f"Review: {pipeline.display_path(output / 'plan-review.md')}")
+    return status
+
+
+def _emulator_section(differences: list[tuple[str, list[str]]]) -> str:
+    lines = [
+        "",
+        "### Local preview: the emulator's own differences",
+        "",
+        "A plan of the unchanged baseline against the same emulator also changes these "
+        "attributes, so they come from moto (docs/local-demo.md), not from this change; a plan "
+        "against AWS does not show them:",
+        "",
+    ]
+    for address, names in differences:
+        lines.append(f"- `{address}`: " + ", ".join(f"`{name}`" for name in names))
+    return "\n".join(lines) + "\n"
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)

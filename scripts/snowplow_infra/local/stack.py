@@ -144,7 +144,7 @@ class Stack:
             log = self.terraform_dir / log_name
             log.unlink(missing_ok=True)
             for command in commands:
-                quiet = capture or command[0] == "output"
+                quiet = capture or command[0] in ("output", "show")
                 result = terraform.run(
                     command, self.env_dir, capture=quiet, extra_env=env, check=False
                 )
@@ -177,6 +177,21 @@ class Stack:
         )
         self.applied_path.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
         return _outputs(text)
+
+    def plan(self, server: Server, var_file: Path, tfplan: Path, *, capture: bool) -> str:
+        """``terraform plan`` against the local state with the local variable file, saved to
+        ``tfplan`` (terraform prints it unless ``capture``); return its ``show -json``."""
+        tfplan.unlink(missing_ok=True)
+        _, shown = self._run(
+            server,
+            [
+                ["plan", "-input=false", "-no-color", f"-var-file={var_file}", f"-out={tfplan}"],
+                ["show", "-json", "-no-color", str(tfplan)],
+            ],
+            capture=capture,
+            log_name="plan.log",
+        )
+        return shown
 
     def outputs(self, server: Server) -> dict[str, Any]:
         """The root module's outputs, by name."""
