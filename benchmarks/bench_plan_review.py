@@ -107,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{scaling:.2f} times as long (bound {SCALING_LIMIT}; linear is 2)"
     )
     print(
-        f"  peak memory: {peak / 1e6:.1f} MB, {ratio:.2f} times the plan "
-        f"(bound {MAX_MEMORY_RATIO})"
+        f"  peak memory: {peak / 1e6:.1f} MB, {ratio:.2f} times the plan (bound {MAX_MEMORY_RATIO})"
     )
     print(f"  bounded review: {review_size:,} bytes (limit {DEFAULT_LIMIT:,} characters)")
     failures = [

@@ -59,7 +59,7 @@ def resource_change(
     local = address[len(module) + 1 :] if module else address
     mode = "data" if local.startswith("data.") else "managed"
     resource_type, name = local.removeprefix("data.").split("[")[0].split(".")
-    top = {
+    top: dict[str, Any] = {
         k: change.pop(k) for k in ("action_reason", "deposed", "previous_address") if k in change
     }
     entry: dict[str, Any] = {

@@ -143,45 +143,48 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "base of HEAD with the default branch), applied first to a fresh emulator with the "
             "local demo's machinery; then write OUTPUT/gitlab-report.json, "
             "OUTPUT/plan-review.md and OUTPUT/plan-review-full.md as the plan job does. Exit 1 "
-            "when the protection gate blocks the plan. Takes a few minutes: `make plan-baseline`"
+            "when the protection gate blocks the plan (to accept a destroy, run `plan-report "
+            "OUTPUT/tfplan.json --allow-destroy ...` on the saved plan), 2 when planning "
+            "fails. Takes a few minutes: `make plan-baseline`"
         ),
-    )
-    parser.add_argument(
-        "--allow-destroy",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="ADDRESS_OR_TYPE",
-        help="with --baseline: what the gate accepts destroying, as for plan-report",
     )
     parser.set_defaults(handler=_main)
 
 
+# What planning may raise, each with a sentence for the user.
+PLAN_ERRORS = (
+    baseline.BaselineError,
+    terraform.TerraformError,
+    emulator.EmulatorError,
+    LocalBackendError,
+    SeedError,
+    pipeline.PipelineError,
+    FileNotFoundError,
+)
+
+
 def _main(args: argparse.Namespace) -> int:
-    if args.baseline is not None:
-        return _baseline(args)
-    if args.allow_destroy:
-        print("plan: --allow-destroy needs --baseline (a plan from empty state destroys nothing).")
-        return 2
     started = time.monotonic()
+    against: baseline.Baseline | None = None
     try:
-        result = plan_environment(args.env, args.output, capture=args.quiet)
+        if args.baseline is not None:
+            against = baseline.plan_against(
+                args.env, args.baseline, args.output, capture=args.quiet, progress=_say
+            )
+        else:
+            result = plan_environment(args.env, args.output, capture=args.quiet)
     except KeyboardInterrupt:
         print("plan: interrupted; the emulator was stopped and no plan was saved.", file=sys.stderr)
         return 130
-    except (
-        terraform.TerraformError,
-        emulator.EmulatorError,
-        LocalBackendError,
-        pipeline.PipelineError,
-        FileNotFoundError,
-    ) as error:
+    except PLAN_ERRORS as error:
         print(f"plan: {error}", file=sys.stderr)
         print(
             f"plan: failed after {time.monotonic() - started:.1f} s; no plan was saved.",
             file=sys.stderr,
         )
-        return 1
+        return 1 if args.baseline is None else 2
+    if against is not None:
+        return _review(args, against, started)
     counts = ", ".join(f"{n} to {action}" for action, n in sorted(result.action_counts().items()))
     waited = time.monotonic() - started - result.seconds
     print(
@@ -193,28 +196,8 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _baseline(args: argparse.Namespace) -> int:
-    """``plan --baseline``: plan against the applied revision, then review it as CI does."""
-    started = time.monotonic()
-    try:
-        result = baseline.plan_against(
-            args.env, args.baseline, args.output, capture=args.quiet, progress=_say
-        )
-    except KeyboardInterrupt:
-        print("plan: interrupted; the emulator was stopped and no plan was saved.", file=sys.stderr)
-        return 130
-    except (
-        baseline.BaselineError,
-        terraform.TerraformError,
-        emulator.EmulatorError,
-        LocalBackendError,
-        SeedError,
-        pipeline.PipelineError,
-        FileNotFoundError,
-    ) as error:
-        print(f"plan: {error}", file=sys.stderr)
-        print(f"plan: failed after {time.monotonic() - started:.0f} s.", file=sys.stderr)
-        return 2
+def _review(args: argparse.Namespace, result: baseline.Baseline, started: float) -> int:
+    """The review of a ``--baseline`` plan, written as the plan job writes it."""
     _say(f"planned against {result.described} in {time.monotonic() - started:.0f} s")
     output = args.output.resolve()
     # The review exactly as the plan job writes it: plan-report's own command line.
@@ -228,8 +211,6 @@ def _baseline(args: argparse.Namespace) -> int:
         "--full-markdown",
         str(output / "plan-review-full.md"),
     ]
-    if args.allow_destroy:
-        report += ["--allow-destroy", *args.allow_destroy, "--"]
     parser = argparse.ArgumentParser(prog="snowplow-infra")
     plan_report.add_parser(parser.add_subparsers())
     parsed = parser.parse_args(report)
