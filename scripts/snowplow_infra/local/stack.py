@@ -148,9 +148,10 @@ class Stack:
                 result = terraform.run(
                     command, self.env_dir, capture=quiet, extra_env=env, check=False
                 )
-                if quiet:
+                if quiet:  # (a plan's JSON, which `show` prints, is the caller's, not the log's)
                     with log.open("a", encoding="utf-8") as handle:
-                        handle.write(result.stdout + result.stderr)
+                        shown = "" if command[0] == "show" else result.stdout
+                        handle.write(shown + result.stderr)
                 if result.returncode != 0:
                     detail = f"; its output is in {log}" if quiet else ""
                     raise terraform.TerraformError(
