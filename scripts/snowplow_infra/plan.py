@@ -235,8 +235,8 @@ def _emulator_section(differences: list[tuple[str, list[str]]]) -> str:
         "### Local preview: the emulator's own differences",
         "",
         "A plan of the unchanged baseline against the same emulator also changes these "
-        "attributes, so they come from moto (docs/local-demo.md), not from this change; a plan "
-        "against AWS does not show them:",
+        "attributes, so they come from moto (docs/plan-review.md, \"Local preview\"), not from "
+        "this change; a plan against AWS does not show them:",
         "",
     ]
     for address, names in differences:
