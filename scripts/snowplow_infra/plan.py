@@ -235,7 +235,7 @@ def _emulator_section(differences: list[tuple[str, list[str]]]) -> str:
         "### Local preview: the emulator's own differences",
         "",
         "A plan of the unchanged baseline against the same emulator also changes these "
-        "attributes, so they come from moto (docs/plan-review.md, \"Local preview\"), not from "
+        'attributes, so they come from moto (docs/plan-review.md, "Local preview"), not from '
         "this change; a plan against AWS does not show them:",
         "",
     ]
