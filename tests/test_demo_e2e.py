@@ -19,14 +19,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from snowplow_infra import emulator, pipeline
+from snowplow_infra import emulator, pipeline, terraform
 from snowplow_infra.local import feed, server
 from snowplow_infra.local.report import REPORT_FILE_NAME
 from snowplow_infra.local.stack import PROVIDER_OVERRIDE_FILE_NAME, TERRAFORM_DIR_NAME
@@ -220,13 +220,29 @@ def assert_no_override_left(work_dir: Path) -> None:
         assert not (env_dir / PROVIDER_OVERRIDE_FILE_NAME).exists()
 
 
-def _children(pid: int) -> list[str]:
-    """The command lines of the process's children (POSIX ps, Linux and macOS)."""
+def _processes() -> list[tuple[int, int, str]]:
+    """(parent pid, process group, full command line) of every process (ps, Linux and macOS;
+    -ww: not cut to the terminal width that COLUMNS may set)."""
     listing = subprocess.run(
-        ["ps", "-A", "-o", "ppid=,args="], capture_output=True, text=True, check=False
+        ["ps", "-ww", "-A", "-o", "ppid=,pgid=,args="], capture_output=True, text=True, check=False
     )
-    rows = (line.strip().split(None, 1) for line in listing.stdout.splitlines())
-    return [row[1] for row in rows if len(row) == 2 and row[0] == str(pid)]
+    rows = (line.strip().split(None, 2) for line in listing.stdout.splitlines())
+    return [(int(row[0]), int(row[1]), row[2]) for row in rows if len(row) == 3]
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_ctrl_c_during_apply_leaves_nothing_running(artifacts: None, tmp_path: Path) -> None:
@@ -238,21 +254,28 @@ def test_ctrl_c_during_apply_leaves_nothing_running(artifacts: None, tmp_path: P
         start_new_session=True,  # its own process group, as a terminal gives a command
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
-    deadline = time.monotonic() + 300
-    while not any("terraform apply" in line for line in _children(process.pid)):
+
+    def applying() -> bool:
+        """terraform apply runs, with its AWS provider (the process that must not be
+        orphaned)."""
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "terraform apply never started"
-        time.sleep(0.5)
-    time.sleep(5)  # well into the apply: resources are being created
+        group = [args for _, pgid, args in _processes() if pgid == process.pid]
+        return any("terraform apply" in args for args in group) and any(
+            "terraform-provider-aws" in args for args in group
+        )
+
+    _wait_for(applying, "terraform apply started its provider", timeout=300)
     recorded = server.find(tmp_path)
     assert recorded is not None
+    iam = recorded.client("iam", pipeline.load(ENVIRONMENT).region)
+    _wait_for(lambda: bool(iam.list_roles()["Roles"]), "the apply created a role", timeout=120)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    _, stderr = process.communicate(timeout=60)
+    # terraform is given a minute to stop gracefully before it is killed
+    _, stderr = process.communicate(timeout=terraform.INTERRUPT_GRACE_SECONDS + 60)
     assert process.returncode == 130, stderr
     assert "nothing is left running" in stderr
-    time.sleep(1)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # no terraform, provider or function process left
+    # no terraform, provider or function process is left in the command's process group
+    _wait_for(lambda: not _group_alive(process.pid), "the process group emptied", timeout=10)
     with pytest.raises(ProcessLookupError):
         os.kill(recorded.pid, 0)  # the emulator (its own session) is stopped too
     assert not server.record_path(tmp_path).exists()

@@ -152,6 +152,11 @@ def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# How long an interrupted terraform may take to stop gracefully (it tells its providers to stop,
+# writes its state and exits) before it is killed.
+INTERRUPT_GRACE_SECONDS = 60.0
+
+
 def run(
     args: Sequence[str],
     cwd: Path,
@@ -161,22 +166,43 @@ def run(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``terraform ARGS`` in ``cwd``; unless ``check`` is False, raise TerraformError
-    naming the command when it exits non-zero."""
+    naming the command when it exits non-zero.
+
+    On Ctrl-C (KeyboardInterrupt) terraform, which shares the terminal's process group and so
+    received the same SIGINT, is given INTERRUPT_GRACE_SECONDS to stop its providers and exit
+    before it is killed; the interrupt is then raised again. (subprocess.run would kill it after
+    a quarter of a second, leaving its provider processes running.)
+    """
     command = [require_binary(), *args]
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=environment(extra_env),
-        capture_output=capture,
-        text=True,
-        check=False,
-    )
+    pipe = subprocess.PIPE if capture else None
+    with subprocess.Popen(
+        command, cwd=cwd, env=environment(extra_env), stdout=pipe, stderr=pipe, text=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate()
+        except KeyboardInterrupt:
+            _let_stop(process)
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         detail = f"\n{result.stderr.strip()}" if capture and result.stderr else ""
         raise TerraformError(
             f"`terraform {' '.join(args)}` failed in {cwd} (exit {result.returncode}).{detail}"
         )
     return result
+
+
+def _let_stop(process: subprocess.Popen[str]) -> None:
+    """Wait (bounded) for an interrupted terraform to exit by itself, then kill it if it has not.
+
+    No second SIGINT is sent: terraform takes a second interrupt as "exit immediately", which is
+    what leaves providers behind. A second Ctrl-C from the user ends the wait.
+    """
+    try:
+        process.communicate(timeout=INTERRUPT_GRACE_SECONDS)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        process.kill()
+        process.wait()
 
 
 def init(module_dir: Path, *, backend: bool = False, capture: bool = True) -> None:
