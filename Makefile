@@ -9,15 +9,21 @@ CLI := $(BIN)/snowplow-infra
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint pytest terraform-check policy clean lambda configs bench ci-local
+.PHONY: help setup venv test lint pytest terraform-check policy clean lambda configs bench ci-local
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Node tools (gitlab-ci-local, for the CI-definition tests) are installed when npm is available.
+# Each target installs only what it uses: the project's .venv for everything; .venv-checkov
+# (checkov cannot share .venv) for policy and the policy tests; node_modules (gitlab-ci-local, for
+# the CI-definition tests and ci-local, installed when npm is available; its re2 dependency
+# compiles from C++ for minutes on a first install) for pytest and ci-local. So a fresh clone's
+# `make demo` builds .venv alone.
 NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.installed)
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## Create .venv (project + dev extras), .venv-checkov and node_modules; does nothing when up to date
+setup: venv $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## Create .venv, .venv-checkov and node_modules (everything any target uses); does nothing when up to date
+
+venv: $(VENV)/.installed ## Create .venv (the project + dev extras), which every target uses; does nothing when up to date
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make with PYTHON=/path/to/python3.11")'
@@ -36,16 +42,28 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-test: setup lint pytest terraform-check policy ## Everything: ruff, pytest, terraform fmt/validate/test, policy (checkov)
+# The phases run in order and stop at the first failure; each one's time is printed, and a
+# summary of all of them at the end.
+TEST_PHASES := lint pytest terraform-check policy
+test: ## Everything: lint, pytest, terraform fmt/validate/test, policy (checkov); prints each phase's time
+	@summary=""; for phase in $(TEST_PHASES); do \
+	  start=$$(date +%s); status=0; \
+	  $(MAKE) --no-print-directory $$phase || status=$$?; \
+	  took=$$(( $$(date +%s) - start )); \
+	  if [ $$status -eq 0 ]; then result=passed; else result="FAILED (exit $$status)"; fi; \
+	  echo "== make test: $$phase $$result in $$took s"; \
+	  summary="$$summary $$phase=$${took}s"; \
+	  [ $$status -eq 0 ] || { echo "== make test: failed in $$phase; phase times:$$summary"; exit $$status; }; \
+	done; echo "== make test: passed; phase times:$$summary"
 
-lint: setup ## ruff lint and format check
+lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-pytest: setup ## The Python test suite
+pytest: venv $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## The Python test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-terraform-check: setup ## terraform fmt -check, validate and test for every module and environment
+terraform-check: venv ## terraform fmt -check, validate and test for every module and environment
 	$(CLI) check-terraform
 
 # --- policy (issue 8): the one way the project runs checkov. docs/plan-review.md explains it. ---
@@ -71,7 +89,7 @@ policy_comma := ,
 policy_space := $() $()
 policy_reports = --output-file-path console,$(subst $(policy_space),$(policy_comma),$(strip $(call policy_report_files,$(1))))
 
-policy: setup ## checkov (built-in + policies/) on terraform/, and on build/plan/tfplan.json when it exists; reports in build/reports/
+policy: venv $(CHECKOV_VENV)/.installed ## checkov (built-in + policies/) on terraform/, and on build/plan/tfplan.json when it exists; reports in build/reports/
 	@mkdir -p $(POLICY_REPORTS)
 	@rm -f $(call policy_report_files,) $(call policy_report_files,plan_)
 	@test -n "$(POLICY_DIR)$(POLICY_SCAN_PLAN)" || { echo "policy: nothing to scan: POLICY_DIR is empty and $(POLICY_PLAN) does not exist."; exit 2; }
@@ -88,13 +106,13 @@ policy: setup ## checkov (built-in + policies/) on terraform/, and on build/plan
 
 # Build artifacts Terraform reads. Phony: the tools rebuild in a second, and unchanged sources give
 # the identical bytes (the zip is then not even rewritten), so a rerun never changes a plan.
-lambda: setup ## Build build/lambda/pseudonymization.zip (reproducible) and its .base64sha256
+lambda: venv ## Build build/lambda/pseudonymization.zip (reproducible) and its .base64sha256
 	$(CLI) package-lambda
 
-configs: setup ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
+configs: venv ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
 	$(CLI) render-configs
 
-bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up
+bench: venv ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up
 	$(BIN)/python benchmarks/bench_pseudonymization.py
 
 .PHONY: plan
@@ -113,12 +131,15 @@ plan-baseline: lambda configs ## Plan the working tree against aws-snowplow appl
 demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary
 	$(CLI) local demo --env aws-snowplow
 
-down: setup ## Destroy the local demo's stack and stop its emulator
+down: venv ## Destroy the local demo's stack and stop its emulator
 	$(CLI) local down --env aws-snowplow
 
-ci-local: setup ## Run .gitlab-ci.yml's build, test and policy jobs here with gitlab-ci-local (copies of the tracked files)
-	@test -x node_modules/.bin/gitlab-ci-local || { echo "ci-local: gitlab-ci-local is not installed; it needs Node.js and npm (then run make setup)."; exit 2; }
-	node_modules/.bin/gitlab-ci-local --force-shell-executor --shell-isolation --no-artifacts-to-source build test policy
+# CI_LOCAL_JOBS: the jobs to run; .ci/run runs only `build`, because `make test` has already
+# run what the test and policy jobs run.
+CI_LOCAL_JOBS ?= build test policy
+ci-local: venv $(NODE_TOOLS) ## Run .gitlab-ci.yml's jobs (CI_LOCAL_JOBS: build test policy) here with gitlab-ci-local (copies of the tracked files)
+	@test -x node_modules/.bin/gitlab-ci-local || { echo "ci-local: gitlab-ci-local is not installed; it needs Node.js and npm (then run make ci-local again)."; exit 2; }
+	node_modules/.bin/gitlab-ci-local --force-shell-executor --shell-isolation --no-artifacts-to-source $(CI_LOCAL_JOBS)
 
 clean: ## Remove build output, virtualenvs and terraform working folders
 	rm -rf build $(VENV) $(CHECKOV_VENV) node_modules .gitlab-ci-local .pytest_cache .ruff_cache .hypothesis
