@@ -112,8 +112,10 @@ lambda: venv ## Build build/lambda/pseudonymization.zip (reproducible) and its .
 configs: venv ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
 	$(CLI) render-configs
 
-bench: venv ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up
-	$(BIN)/python benchmarks/bench_pseudonymization.py
+bench: venv ## Every benchmarks/bench_*.py (CPU time, paired rounds, median and spread); fails when one reports a regression
+	@status=0; for bench in $(sort $(wildcard benchmarks/bench_*.py)); do \
+	  echo "== make bench: $$bench"; $(BIN)/python $$bench || status=1; \
+	done; exit $$status
 
 .PHONY: plan
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
