@@ -21,7 +21,7 @@ help: ## List the targets
 # `make demo` builds .venv alone.
 NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.installed)
 
-setup: venv $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## Create .venv, .venv-checkov and node_modules (everything any target uses); does nothing when up to date
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## Create .venv, .venv-checkov and node_modules (everything any target uses); does nothing when up to date
 
 venv: $(VENV)/.installed ## Create .venv (the project + dev extras), which every target uses; does nothing when up to date
 
@@ -56,9 +56,11 @@ test: ## Everything: lint, pytest, terraform fmt/validate/test, policy (checkov)
 	  [ $$status -eq 0 ] || { echo "== make test: failed in $$phase; phase times:$$summary"; exit $$status; }; \
 	done; echo "== make test: passed; phase times:$$summary"
 
-lint: venv ## ruff lint and format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+# The hooks of .pre-commit-config.yaml on every tracked file: ruff (lint, format), mypy --strict,
+# terraform fmt and the project's own checks; a commit runs the same hooks on its files.
+lint: venv ## pre-commit's hooks on every file: ruff, mypy --strict, terraform fmt, the project's checks
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "lint: pre-commit needs a git checkout (it lints the tracked files)."; exit 2; }
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 pytest: venv $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## The Python test suite
 	$(BIN)/pytest $(PYTEST_ARGS)

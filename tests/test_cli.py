@@ -33,6 +33,30 @@ def test_make_setup_is_up_to_date_after_setup() -> None:
     assert result.returncode == 0
 
 
+def _would_run(*targets: str) -> str:
+    """The commands make would run for the targets from a fresh clone (-B: as if nothing were
+    built yet; -n: print them, run nothing)."""
+    result = subprocess.run(
+        ["make", "-n", "-B", *targets], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_the_demo_installs_only_the_project_virtualenv() -> None:
+    commands = _would_run("demo")
+    assert "-m venv .venv\n" in commands
+    assert ".venv-checkov" not in commands
+    assert "npm" not in commands
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_policy_installs_checkov_and_not_the_node_tools() -> None:
+    commands = _would_run("policy")
+    assert "-m venv .venv-checkov" in commands
+    assert "npm" not in commands
+
+
 @pytest.mark.terraform
 def test_tf_passes_terraform_exit_codes_through() -> None:
     ok = subprocess.run(

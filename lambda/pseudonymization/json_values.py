@@ -72,14 +72,15 @@ def leaf_pseudonymizer(
 
     def walk_object(obj: dict[str, Any], node: PathNode | None) -> dict[str, Any]:
         schema = obj.get("schema")
-        entity = isinstance(schema, str) and schema.startswith("iglu:")
+        # the entity's schema URI, or None when the object is not a self-describing entity
+        entity = schema if isinstance(schema, str) and schema.startswith("iglu:") else None
         children = node.children if node is not None else None
         result = {}
         for key, value in obj.items():
-            if entity and key == "schema":
+            if entity is not None and key == "schema":
                 result[key] = value
-            elif entity and key == "data":
-                result[key] = walk(value, allowlist.entity_paths(schema))
+            elif entity is not None and key == "data":
+                result[key] = walk(value, allowlist.entity_paths(entity))
             else:
                 child = children.get(key) if children else None
                 if isinstance(value, str):  # the common case, without a call to walk()

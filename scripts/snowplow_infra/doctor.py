@@ -160,7 +160,7 @@ def diagnose() -> list[Finding]:
     return [check() for check in CHECKS]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check this machine for everything the project needs, with a fix for each gap",

@@ -275,7 +275,7 @@ def package(source: Path, output: Path, target: Target | None = None) -> Package
     return Package(output, hash_path, digest, tuple(sorted(files)), changed)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "package-lambda",
         help="build the pseudonymization Lambda zip, byte-for-byte reproducibly",

@@ -356,7 +356,7 @@ def render_configs(environment: str, target: Path | None = None) -> Path:
 # --- command line -----------------------------------------------------------------------------
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "render-configs",
         help="render and validate the collector, enrich, Iglu and enrichment configs",

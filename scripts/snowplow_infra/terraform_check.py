@@ -42,7 +42,7 @@ def check(modules: list[Path], *, run_tests: bool = True) -> None:
     print(f"All Terraform checks passed in {time.monotonic() - started:.1f} s.")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "check-terraform",
         help="terraform fmt -check, then init, validate and test every module and environment",

@@ -9,7 +9,7 @@ from snowplow_infra import terraform
 from snowplow_infra.paths import environment_dir
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "tf",
         help="run a terraform command in an environment with the project's CLI configuration",

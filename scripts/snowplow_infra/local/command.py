@@ -131,7 +131,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "local",
         help="run the whole environment on a local AWS emulator (up, demo, down)",

@@ -11,6 +11,8 @@ Protocol: one JSON event per line on stdin; one JSON line per event on the origi
 goes to stderr, which the runtime keeps as the function's log.
 """
 
+from __future__ import annotations
+
 import importlib
 import json
 import os
@@ -18,11 +20,16 @@ import sys
 import time
 import uuid
 
+TYPE_CHECKING = False  # (the typing module is not imported at run time: a Lambda does not either)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 
 class Context:
     """The attributes of Lambda's context object that a handler may read."""
 
-    def __init__(self, function_name, memory_mb, timeout_s, arn):
+    def __init__(self, function_name: str, memory_mb: int, timeout_s: str, arn: str) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = arn
@@ -32,25 +39,26 @@ class Context:
         self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
         self._deadline = time.monotonic() + float(timeout_s)
 
-    def get_remaining_time_in_millis(self):
+    def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def main():
+def main() -> None:
     task_root, packages, handler_name, function_name, memory_mb, timeout_s, arn = sys.argv[1:8]
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the function's own output is its log
     sys.path.insert(0, task_root)
     sys.path.append(packages)
     module_name, _, attribute = handler_name.rpartition(".")
-    handler, init_error = None, None
+    handler: Callable[[Any, Context], Any] | None = None
+    init_error: dict[str, str] | None = None
     try:
         handler = getattr(importlib.import_module(module_name), attribute)
     except Exception as error:  # Lambda reports an init error on every invocation
         init_error = {"errorType": "Runtime.ImportModuleError", "errorMessage": str(error)}
         print(f"[ERROR] {init_error['errorType']}: {init_error['errorMessage']}", file=sys.stderr)
     for line in sys.stdin:
-        if init_error is not None:
+        if init_error is not None or handler is None:
             text = json.dumps(init_error)
         else:
             context = Context(function_name, int(memory_mb), timeout_s, arn)
