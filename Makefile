@@ -119,6 +119,10 @@ bench: venv ## Every benchmarks/bench_*.py (CPU time, paired rounds, median and 
 	  echo "== make bench: $$bench"; $(BIN)/python $$bench || status=1; \
 	done; exit $$status
 
+.PHONY: docs
+docs: venv ## Write each module README's input and output tables (between terraform-docs' markers) from its .tf files
+	$(CLI) docs
+
 .PHONY: plan
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
 	$(CLI) plan --env aws-snowplow

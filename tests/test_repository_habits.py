@@ -24,9 +24,9 @@ def test_the_licence_file_is_the_licence_pyproject_declares() -> None:
 def _owned_paths() -> list[str]:
     paths = []
     for line in CODEOWNERS.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", "[")):
-            paths.append(line.split()[0])
+        entry = line.strip()
+        if entry and not entry.startswith(("#", "[")):
+            paths.append(entry.split()[0])
     return paths
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from snowplow_infra import (
     doctor,
     gitlab_notes,
+    module_docs,
     package_lambda,
     plan,
     plan_report,
@@ -27,6 +28,7 @@ SUBCOMMANDS = (
     gitlab_notes,
     package_lambda,
     render_configs,
+    module_docs,
     plan,
     local_stack,
 )
