@@ -91,7 +91,7 @@ def test_a_lookalike_entity_nested_in_any_entity_is_plain_data(
 def test_enrichs_failure_entity_keeps_technical_fields_and_hashes_the_failed_data(
     enriched: Callable[[str], Transformed],
 ) -> None:
-    failure = {
+    failure: dict[str, Any] = {
         "schema": FAILURE,
         "data": {
             "failureType": "ValidationError",
@@ -178,7 +178,7 @@ def test_keys_of_free_form_objects_and_unknown_entities_are_hashed(
 
 def test_a_real_schema_violation_target_is_hashed(bad_rows: Callable[[str], Transformed]) -> None:
     """Snowplow's validator puts the offending value into targets (snowplow-event-recovery)."""
-    row = {
+    row: dict[str, Any] = {
         "schema": BAD_ROW.format("schema_violations", "2-0-0"),
         "data": {
             "processor": {"artifact": "snowplow-enrich-kinesis", "version": "5.1.2"},
