@@ -52,7 +52,7 @@ sys.path.insert(0, str(LAMBDA_SOURCE_DIR))
 
 import handler
 import json_values
-from allowlist import Allowlist, PathNode
+from allowlist import Allowlist, PathNode, is_iglu_uri
 from enriched import enriched_transform
 from event_fields import FIELD_NAMES, JSON_FIELDS
 from firehose import MAX_RESPONSE_BYTES, Transformed, transform_records
@@ -104,12 +104,11 @@ def terraform_batch_sizes() -> dict[str, float]:
     }
 
 
-def straightforward_transform(allowlist: Allowlist, salt: bytes) -> Callable[[str], Transformed]:
-    """The obvious implementation of the same rules: one HMAC per value, nothing cached (not
-    even which allowlist rules match a schema), every field looked up by name."""
-
-    def pseudonym(value: str) -> str:
-        return hmac.new(salt, value.encode("utf-8"), hashlib.sha256).hexdigest()
+def straightforward_json(
+    allowlist: Allowlist, pseudonym: Callable[[str], str]
+) -> Callable[[str, Any], Any]:
+    """The JSON rules, obviously: entities by position, keys and values kept only where the
+    allowlist names them, the allowlist resolved again for every entity."""
 
     def walk(value: Any, node: PathNode | None) -> Any:
         if isinstance(value, str):
@@ -119,19 +118,57 @@ def straightforward_transform(allowlist: Allowlist, salt: bytes) -> Callable[[st
         if isinstance(value, list):
             return [walk(item, node) for item in value]
         if isinstance(value, dict):
-            schema = value.get("schema")
-            entity = isinstance(schema, str) and schema.startswith("iglu:")
             result = {}
             for key, item in value.items():
-                if entity and key == "schema":
-                    result[key] = item
-                elif entity and key == "data":
-                    result[key] = walk(item, allowlist.resolve(schema))
-                else:
-                    child = node.children.get(key) if node is not None else None
-                    result[key] = walk(item, child)
+                child = node.children.get(key) if node is not None else None
+                result[key if child is not None else pseudonym(key)] = walk(item, child)
             return result
         return value
+
+    def entity(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return walk(value, None)
+        schema = value.get("schema")
+        node = None
+        valid = False
+        if isinstance(schema, str) and is_iglu_uri(schema):
+            valid = True
+            node = allowlist.resolve(schema)
+        result = {}
+        for key, item in value.items():
+            if key == "schema":
+                result[key] = item if valid else walk(item, None)
+            elif key == "data":
+                result[key] = walk(item, node)
+            else:
+                result[pseudonym(key)] = walk(item, None)
+        return result
+
+    def wrapper(name: str, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return walk(value, None)
+        result = entity({key: None if key == "data" else item for key, item in value.items()})
+        data = value.get("data")
+        if "data" in value:
+            if name == "unstruct_event":
+                result["data"] = entity(data)
+            elif isinstance(data, list):
+                result["data"] = [entity(item) for item in data]
+            else:
+                result["data"] = walk(data, None)
+        return result
+
+    return wrapper
+
+
+def straightforward_transform(allowlist: Allowlist, salt: bytes) -> Callable[[str], Transformed]:
+    """The obvious implementation of the same rules: one HMAC per value, nothing cached (not
+    even which allowlist rules match a schema), every field looked up by name."""
+
+    def pseudonym(value: str) -> str:
+        return hmac.new(salt, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    wrapper = straightforward_json(allowlist, pseudonym)
 
     def transform(text: str) -> Transformed:
         lines = text.split("\n")
@@ -147,7 +184,7 @@ def straightforward_transform(allowlist: Allowlist, salt: bytes) -> Callable[[st
                     fields.append(value)
                 elif name in JSON_FIELDS:
                     try:
-                        fields.append(json_values.dumps(walk(json_values.loads(value), None)))
+                        fields.append(json_values.dumps(wrapper(name, json_values.loads(value))))
                     except ValueError:
                         fields.append(pseudonym(value))
                         unparsable += 1

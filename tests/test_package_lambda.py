@@ -339,3 +339,60 @@ def test_the_real_lambda_folder_packages_into_a_loadable_zip(tmp_path: Path) -> 
             built.zip_path, "import handler; print(callable(handler.lambda_handler))"
         )
         assert loaded.stdout == "True\n", loaded.stderr
+
+
+# --- the allowlist, validated by the Lambda's own code ------------------------------------------
+
+
+def _lambda_copy(root: Path) -> Path:
+    source = root / "pseudonymization"
+    for path in LAMBDA_SOURCE_DIR.iterdir():
+        if path.is_file() and path.suffix in (".py", ".toml", ".txt"):
+            (source / path.name).parent.mkdir(parents=True, exist_ok=True)
+            (source / path.name).write_bytes(path.read_bytes())
+    return source
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ('"app_id",', '"app_id", "user_id",'),  # a never_keep field in keep
+        ('keep = ["id"]', 'keep = ["id"]\nkeep_keys = ["id"]'),  # one path, two rules
+        ("jsonschema/1-*-*", "jsonschema/1-x-*"),  # a malformed schema pattern
+    ],
+)
+def test_an_allowlist_the_lambda_refuses_is_never_packaged(
+    tmp_path: Path, change: tuple[str, str]
+) -> None:
+    source = _lambda_copy(tmp_path)
+    allowlist_file = source / "allowlist.toml"
+    text = allowlist_file.read_text(encoding="utf-8")
+    assert change[0] in text
+    allowlist_file.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    sys.path.insert(0, str(LAMBDA_SOURCE_DIR))
+    try:
+        from allowlist import load_allowlist  # noqa: PLC0415
+        from errors import ConfigurationError  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(LAMBDA_SOURCE_DIR))
+    with pytest.raises(ConfigurationError) as lambda_refusal:
+        load_allowlist(allowlist_file)
+    output = tmp_path / "out" / "pseudonymization.zip"
+    with pytest.raises(PackagingError) as refused:
+        package(source, output)
+    assert str(refused.value) == str(lambda_refusal.value), "the Lambda's own message"
+    assert not output.exists()
+    assert not list(source.rglob("__pycache__")), "the check leaves the source as it was"
+
+    cli = subprocess.run(
+        [str(cli_path()), "package-lambda", "--source", str(source), "--output",
+         str(output)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert cli.returncode == 1
+    assert cli.stderr.strip() == f"package-lambda: {lambda_refusal.value}"
+
+
+def test_the_project_allowlist_passes_the_build_time_check(tmp_path: Path) -> None:
+    built = package(_lambda_copy(tmp_path), tmp_path / "out" / "pseudonymization.zip")
+    assert "allowlist.toml" in built.entries

@@ -22,20 +22,47 @@ if TYPE_CHECKING:
 
 ALLOWLIST_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "allowlist.toml")
 
-_IGLU_URI = re.compile(r"iglu:([^/]+)/([^/]+)/([^/]+)/([0-9]+)-([0-9]+)-([0-9]+)")
+#: The Iglu URI grammar (Iglu's SchemaKey): vendor, name and format in the characters Iglu
+#: allows, a SchemaVer without leading zeros, and a bounded length. Only a schema string that
+#: matches it is kept in clear, and only at an entity position.
+MAX_IGLU_URI_LENGTH = 255
+_IGLU_URI = re.compile(
+    r"iglu:([A-Za-z0-9_.-]+)/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)/"
+    r"(0|[1-9][0-9]*)-(0|[1-9][0-9]*)-(0|[1-9][0-9]*)"
+)
 _SCHEMA_PATTERN = re.compile(
     r"iglu:([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+|\*)/jsonschema/([0-9]+|\*)-([0-9]+|\*)-([0-9]+|\*)"
 )
 _MAX_RESOLVED_SCHEMAS = 4096
 
+#: What an [[entities]] block may say about a path, and what the walker does there.
+KEEP = "keep"  # the key and the scalar value stay in clear
+KEEP_IGLU = "keep_iglu"  # the key stays; the value stays only if it is an Iglu URI
+KEEP_KEYS = "keep_keys"  # the key stays, the value is hashed
+ENRICHED_EVENT = "enriched_event"  # the key stays; the object there is an enriched event
+PATH_RULES = (KEEP, KEEP_IGLU, KEEP_KEYS, ENRICHED_EVENT)
+
+
+def is_iglu_uri(text: str) -> bool:
+    """Whether ``text`` is an Iglu URI by the grammar, at most MAX_IGLU_URI_LENGTH characters."""
+    return len(text) <= MAX_IGLU_URI_LENGTH and _IGLU_URI.fullmatch(text) is not None
+
 
 class PathNode:
-    """One step of the allowlisted paths of an entity: keep the value here, and/or go deeper."""
+    """One step of the allowlisted paths of an entity.
 
-    __slots__ = ("children", "keep")
+    A key of an object stays in clear only when the node of that object has a child for it.
+    ``keep``: the scalar value here stays (``iglu``: only if it is an Iglu URI). ``enriched``:
+    the object here is an enriched event (bad-row payloads): its keys that are enriched-event
+    field names stay, every value is hashed.
+    """
+
+    __slots__ = ("children", "enriched", "iglu", "keep")
 
     def __init__(self) -> None:
         self.keep = False
+        self.iglu = False
+        self.enriched = False
         self.children: dict[str, PathNode] = {}
 
 
@@ -66,7 +93,7 @@ class SchemaPattern:
 
     def matches(self, uri: str) -> bool:
         """Whether the Iglu URI of an entity (``iglu:v/n/jsonschema/1-0-2``) matches."""
-        match = _IGLU_URI.fullmatch(uri)
+        match = _IGLU_URI.fullmatch(uri) if len(uri) <= MAX_IGLU_URI_LENGTH else None
         if match is None:
             return False
         vendor, name, schema_format, *parts = match.groups()
@@ -79,12 +106,15 @@ class SchemaPattern:
 
 
 class EntityRule:
-    """One ``[[entities]]`` block: a schema pattern and the paths it keeps."""
+    """One ``[[entities]]`` block: a schema pattern and, per path rule, the paths it names."""
 
     __slots__ = ("paths", "pattern")
 
-    def __init__(self, pattern: SchemaPattern, paths: tuple[tuple[str, ...], ...]) -> None:
+    def __init__(
+        self, pattern: SchemaPattern, paths: tuple[tuple[str, tuple[str, ...]], ...]
+    ) -> None:
         self.pattern = pattern
+        #: (rule, path) pairs, rule one of PATH_RULES.
         self.paths = paths
 
 
@@ -103,7 +133,9 @@ class Allowlist:
         self._resolved: dict[str, PathNode | None] = {}
 
     def entity_paths(self, schema_uri: str) -> PathNode | None:
-        """The tree of kept paths inside the ``data`` of an entity with this schema, or None.
+        """The tree of named paths inside the ``data`` of an entity with this schema, or None.
+
+        None for a schema the allowlist does not know, or a string that is not an Iglu URI.
 
         Memoized: an event stream uses a handful of schemas over and over.
         """
@@ -123,14 +155,27 @@ class Allowlist:
         return _build_tree(path for rule in rules for path in rule.paths)
 
 
-def _build_tree(paths: Iterable[tuple[str, ...]]) -> PathNode | None:
-    root: PathNode | None = None
-    for path in paths:
-        root = root or PathNode()
+# When blocks name the same path with different rules, the one that keeps less wins.
+_STRICTNESS = (KEEP_KEYS, ENRICHED_EVENT, KEEP_IGLU, KEEP)
+
+
+def _build_tree(paths: Iterable[tuple[str, tuple[str, ...]]]) -> PathNode | None:
+    """Merge (rule, path) pairs into one tree of PathNodes."""
+    rules: dict[tuple[str, ...], str] = {}
+    for rule, path in paths:
+        known = rules.get(path)
+        if known is None or _STRICTNESS.index(rule) < _STRICTNESS.index(known):
+            rules[path] = rule
+    if not rules:
+        return None
+    root = PathNode()
+    for path, rule in rules.items():
         node = root
         for key in path:
             node = node.children.setdefault(key, PathNode())
-        node.keep = True
+        node.keep = rule in (KEEP, KEEP_IGLU)
+        node.iglu = rule == KEEP_IGLU
+        node.enriched = rule == ENRICHED_EVENT
     return root
 
 
@@ -178,23 +223,38 @@ def parse_allowlist(document: Mapping[str, Any], field_names: Sequence[str]) -> 
     rules = []
     seen: set[str] = set()
     for number, entity in enumerate(entities, start=1):
-        where = f"[[entities]] number {number}"
-        if not isinstance(entity, dict):
-            raise ValueError(f"{where} must be a table")
-        _expect_keys(entity, where, required={"schema", "keep"}, optional=set())
-        schema = entity["schema"]
-        if not isinstance(schema, str):
-            raise ValueError(f"{where}: schema must be a string")
-        try:
-            pattern = SchemaPattern.parse(schema)
-        except ValueError as error:
-            raise ValueError(f"{where}: schema {schema!r} is malformed: {error}") from None
-        if schema in seen:
-            raise ValueError(f"{where}: schema {schema!r} appears twice; merge the two blocks")
-        seen.add(schema)
-        paths = tuple(_path(text, where) for text in _names(entity["keep"], f"{where} keep"))
-        rules.append(EntityRule(pattern, paths))
+        rules.append(_entity_rule(entity, f"[[entities]] number {number}", seen))
     return Allowlist(keep, never_keep, rules)
+
+
+def _entity_rule(entity: Any, where: str, seen: set[str]) -> EntityRule:
+    """One validated ``[[entities]]`` block; ``seen`` holds the schema patterns before it."""
+    if not isinstance(entity, dict):
+        raise ValueError(f"{where} must be a table")
+    _expect_keys(entity, where, required={"schema"}, optional=set(PATH_RULES))
+    schema = entity["schema"]
+    if not isinstance(schema, str):
+        raise ValueError(f"{where}: schema must be a string")
+    try:
+        pattern = SchemaPattern.parse(schema)
+    except ValueError as error:
+        raise ValueError(f"{where}: schema {schema!r} is malformed: {error}") from None
+    if schema in seen:
+        raise ValueError(f"{where}: schema {schema!r} appears twice; merge the two blocks")
+    seen.add(schema)
+    paths: dict[tuple[str, ...], str] = {}
+    for rule in PATH_RULES:
+        for text in _names(entity.get(rule, []), f"{where} {rule}"):
+            path = _path(text, where)
+            if path in paths:
+                raise ValueError(
+                    f"{where}: path {text!r} is in both {paths[path]} and {rule}; "
+                    "give each path one rule"
+                )
+            paths[path] = rule
+    if not paths:
+        raise ValueError(f"{where} names no path; give at least one of {', '.join(PATH_RULES)}")
+    return EntityRule(pattern, tuple((rule, path) for path, rule in paths.items()))
 
 
 def _expect_keys(
@@ -211,6 +271,7 @@ def _expect_keys(
 def _names(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         raise ValueError(f"{where} must be an array of non-empty strings")
+
     duplicates = sorted({item for item in value if value.count(item) > 1})
     if duplicates:
         raise ValueError(f"{where} lists {', '.join(duplicates)} more than once")

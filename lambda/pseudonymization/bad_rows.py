@@ -20,11 +20,12 @@ def bad_rows_transform(
 ) -> Callable[[str], Transformed]:
     """Return ``transform(text)`` for records of bad rows.
 
-    A record is one bad row (possibly pretty-printed) or several, one a line. The top-level
-    ``schema`` is kept, with the technical paths the allowlist names for that bad-row type; every
-    other string and number is pseudonymized. The output is one document a line.
+    A record is one bad row (possibly pretty-printed) or several, one a line (LF or CRLF). Each
+    bad row is an entity: its ``schema`` is kept when it is an Iglu URI, with the paths the
+    allowlist names for that bad-row type; every other key, string and number is pseudonymized.
+    The output is one document a line.
     """
-    walk = json_values.leaf_pseudonymizer(allowlist, pseudonym)
+    walk = json_values.Walker(allowlist, pseudonym).entity
 
     def transform(text: str) -> Transformed:
         documents = _documents(text)
@@ -43,7 +44,7 @@ def _documents(text: str) -> list[Any]:
         return [json_values.loads(text)]
     except (ValueError, RecursionError):
         pass
-    lines = text.split("\n")
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     if lines[-1] == "":
         lines.pop()
     if not lines:

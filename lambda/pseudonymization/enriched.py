@@ -11,6 +11,11 @@ from event_fields import FIELD_COUNT, FIELD_NAMES, JSON_FIELDS
 from firehose import Transformed
 from pseudonym import Pseudonymizer
 
+# The typing module costs milliseconds of cold start; annotations only need it for type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: JSON fields remembered whole: derived contexts, such as the ua-parser one, and the contexts of
 #: the events of one page view repeat exactly, so their parse and walk are done once. Fields
 #: longer than JSON_CACHE_MAX_LENGTH are not remembered (the cache stays under about 12 MB).
@@ -33,14 +38,20 @@ def enriched_transform(
         for index, name in enumerate(field_names)
         if name not in allowlist.keep_fields and name not in JSON_FIELDS
     )
-    json_indexes = tuple(field_names.index(name) for name in JSON_FIELDS)
-    walk = json_values.leaf_pseudonymizer(allowlist, pseudonymizer)
-    # JSON text -> (its pseudonymized text, whether it parsed, how many values it pseudonymized)
-    json_cache: dict[str, tuple[str, bool, int]] = {}
+    walker = json_values.Walker(allowlist, pseudonymizer)
+    # Each JSON field has its own entity positions: contexts wrap an array of entities.
+    walks = {
+        "contexts": walker.contexts,
+        "derived_contexts": walker.contexts,
+        "unstruct_event": walker.unstruct_event,
+    }
+    json_fields = tuple((field_names.index(name), walks[name]) for name in JSON_FIELDS)
+    # (field, JSON text) -> (its pseudonymized text, whether it parsed, values pseudonymized)
+    json_cache: dict[tuple[int, str], tuple[str, bool, int]] = {}
 
-    def json_field(text: str) -> tuple[str, bool]:
+    def json_field(index: int, walk: Callable[[Any], Any], text: str) -> tuple[str, bool]:
         """The pseudonymized JSON text, or the pseudonym of the whole text if it does not parse."""
-        cached = json_cache.get(text)
+        cached = json_cache.get((index, text))
         if cached is not None:
             pseudonymizer.count += cached[2]
             return cached[0], cached[1]
@@ -52,7 +63,7 @@ def enriched_transform(
         if len(text) <= JSON_CACHE_MAX_LENGTH:
             if len(json_cache) >= JSON_CACHE_ENTRIES:
                 json_cache.clear()
-            json_cache[text] = (*result, pseudonymizer.count - before)
+            json_cache[index, text] = (*result, pseudonymizer.count - before)
         return result
 
     def transform(text: str) -> Transformed:
@@ -64,16 +75,17 @@ def enriched_transform(
         unparsable = 0
         output = []
         for number, line in enumerate(lines, start=1):
-            fields = line.split("\t")
+            # A CRLF line ending: the \r belongs to the line ending, never to the last field.
+            fields = (line[:-1] if line.endswith("\r") else line).split("\t")
             if len(fields) != FIELD_COUNT:
                 raise MalformedRecordError(
                     f"Line {number} of the record has {len(fields)} tab-separated fields; "
                     f"an enriched event has {FIELD_COUNT}."
                 )
             pseudonymizer.replace(fields, hashed)
-            for index in json_indexes:
+            for index, walk in json_fields:
                 if fields[index]:
-                    fields[index], parsed = json_field(fields[index])
+                    fields[index], parsed = json_field(index, walk, fields[index])
                     unparsable += not parsed
             output.append("\t".join(fields))
         output.append("")  # every line ends with a newline

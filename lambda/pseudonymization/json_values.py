@@ -1,18 +1,30 @@
-"""Pseudonymize the leaves of a JSON document, keeping what the allowlist names.
+"""Pseudonymize a JSON document by position: which objects are entities is decided by where they
+are, never by what they look like.
 
-Kept as they are: the structure, object keys, booleans, nulls, every ``schema`` value that is an
-Iglu URI, and, inside each self-describing entity (``{"schema": "iglu:...", "data": ...}``), the
-scalars at the paths the allowlist lists for its schema. Every other string becomes its
-pseudonym; every number becomes the pseudonym of its literal text as written in the input
-(``1.50`` hashes ``"1.50"``), because numbers are parsed as :class:`JsonNumber` strings.
+Entity positions (the rules and the attack each stops: docs/pseudonymization.md):
+
+* a JSON field of an enriched event: the ``contexts``/``derived_contexts`` wrapper, each element
+  of its ``data`` array, the ``unstruct_event`` wrapper and its ``data``;
+* a bad row itself (the whole record).
+
+At an entity position, ``schema`` is kept when it is an Iglu URI by the grammar (bounded
+length); its ``data`` then follows the allowlist's paths for that schema. Any other ``schema`` is
+hashed and the ``data`` is treated as an unknown entity's. Everywhere else an object is plain
+data, whatever keys it has. In plain data, a key stays in clear only where the allowlist names
+it; every other key is hashed, keeping the structure. Strings and numbers become the pseudonym
+of their text as written (``1.50`` hashes ``"1.50"``, numbers are parsed as :class:`JsonNumber`
+strings) unless the allowlist keeps them. A kept number that is not finite (``NaN``,
+``Infinity``, ``1e999``) or does not convert is hashed: the output is always strict JSON.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
-from allowlist import Allowlist, PathNode
+from allowlist import Allowlist, PathNode, is_iglu_uri
+from event_fields import FIELD_NAMES
 
 # The typing module costs milliseconds of cold start; annotations only need it for type checkers.
 TYPE_CHECKING = False
@@ -28,7 +40,10 @@ class JsonNumber(str):
 
 # Built once: json.loads and json.dumps with options build a new decoder or encoder every call.
 _DECODER = json.JSONDecoder(parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=JsonNumber)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# allow_nan=False: a non-finite float can never be written (a kept one is hashed before).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ENRICHED_FIELDS = frozenset(FIELD_NAMES)
+_NOT_INTEGER = frozenset(".eE")
 
 
 def loads(text: str) -> Any:
@@ -37,60 +52,131 @@ def loads(text: str) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII characters written as they are."""
+    """Compact strict JSON, non-ASCII characters written as they are."""
     return _ENCODER.encode(value)
 
 
-def _kept(value: str) -> Any:
-    """A kept scalar: numbers go back to being numbers."""
-    return json.loads(value) if type(value) is JsonNumber else value
+def _number(text: str) -> int | float | None:
+    """The value of a JSON number literal, or None when it is not finite or does not convert."""
+    try:
+        if _NOT_INTEGER.isdisjoint(text) and text not in ("NaN", "Infinity", "-Infinity"):
+            return int(text)  # ValueError past sys.get_int_max_str_digits()
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
-def leaf_pseudonymizer(
-    allowlist: Allowlist, pseudonym: Callable[[str], str]
-) -> Callable[[Any], Any]:
-    """Return ``walk(document)``, which returns a pseudonymized copy of a parsed document."""
+class Walker:
+    """Pseudonymized copies of parsed documents, from one allowlist and one pseudonym function."""
 
-    def walk(value: Any, node: PathNode | None) -> Any:
-        if isinstance(value, dict):
-            return walk_object(value, node)
+    __slots__ = ("_allowlist", "_pseudonym")
+
+    def __init__(self, allowlist: Allowlist, pseudonym: Callable[[str], str]) -> None:
+        self._allowlist = allowlist
+        self._pseudonym = pseudonym
+
+    def contexts(self, document: Any) -> Any:
+        """A ``contexts``/``derived_contexts`` field: a wrapper entity holding an array of them."""
+        return self._wrapper(document, self._entities)
+
+    def unstruct_event(self, document: Any) -> Any:
+        """An ``unstruct_event`` field: a wrapper entity holding one entity."""
+        return self._wrapper(document, self.entity)
+
+    def _entities(self, value: Any) -> Any:
         if isinstance(value, list):
-            return walk_array(value, node)
+            return [self.entity(item) for item in value]
+        return self.data(value, None)
+
+    def _wrapper(self, document: Any, inner: Callable[[Any], Any]) -> Any:
+        if not isinstance(document, dict):
+            return self.data(document, None)
+        result = {}
+        for key, value in document.items():
+            if key == "schema":
+                valid = isinstance(value, str) and is_iglu_uri(value)
+                result[key] = value if valid else self.data(value, None)
+            elif key == "data":
+                result[key] = inner(value)
+            else:
+                result[self._pseudonym(key)] = self.data(value, None)
+        return result
+
+    def entity(self, value: Any) -> Any:
+        """A value at an entity position: a bad row, or an entity inside a wrapper."""
+        if not isinstance(value, dict):
+            return self.data(value, None)
+        schema = value.get("schema")
+        node = None
+        valid = False
+        if isinstance(schema, str) and is_iglu_uri(schema):
+            valid = True
+            node = self._allowlist.entity_paths(schema)
+        result = {}
+        for key, item in value.items():
+            if key == "schema":
+                result[key] = item if valid else self.data(item, None)
+            elif key == "data":
+                result[key] = self.data(item, node)
+            else:
+                result[self._pseudonym(key)] = self.data(item, None)
+        return result
+
+    def data(self, value: Any, node: PathNode | None) -> Any:
+        """Plain data: keys and values stay only where ``node`` (the allowlist) names them."""
         if isinstance(value, str):
-            return _kept(value) if node is not None and node.keep else pseudonym(value)
+            return self._scalar(value, node)
+        if isinstance(value, dict):
+            if node is not None and node.enriched:
+                return self._enriched_event(value)
+            return self._object(value, node)
+        if isinstance(value, list):
+            return self._array(value, node)
         return value  # True, False, None
 
-    def walk_array(items: list[Any], node: PathNode | None) -> list[Any]:
-        # Strings, the most common elements, are handled here rather than through walk().
-        keep = node is not None and node.keep
-        return [
-            (_kept(item) if keep else pseudonym(item))
-            if isinstance(item, str)
-            else walk(item, node)
-            for item in items
-        ]
+    def _scalar(self, value: str, node: PathNode | None) -> Any:
+        if node is None or not node.keep:
+            return self._pseudonym(value)
+        if type(value) is JsonNumber:
+            number = _number(value)
+            return self._pseudonym(value) if number is None else number
+        if node.iglu and not is_iglu_uri(value):
+            return self._pseudonym(value)
+        return value
 
-    def walk_object(obj: dict[str, Any], node: PathNode | None) -> dict[str, Any]:
-        schema = obj.get("schema")
-        # the entity's schema URI, or None when the object is not a self-describing entity
-        entity = schema if isinstance(schema, str) and schema.startswith("iglu:") else None
+    def _array(self, items: list[Any], node: PathNode | None) -> list[Any]:
+        if node is None or not node.keep:
+            # Strings, the most common elements, are handled here rather than through data().
+            pseudonym = self._pseudonym
+            return [
+                pseudonym(item) if isinstance(item, str) else self.data(item, node)
+                for item in items
+            ]
+        return [self.data(item, node) for item in items]
+
+    def _object(self, obj: dict[str, Any], node: PathNode | None) -> dict[str, Any]:
+        pseudonym = self._pseudonym
         children = node.children if node is not None else None
         result = {}
         for key, value in obj.items():
-            if entity is not None and key == "schema":
-                result[key] = value
-            elif entity is not None and key == "data":
-                result[key] = walk(value, allowlist.entity_paths(entity))
+            child = children.get(key) if children else None
+            if child is None:
+                name = pseudonym(key)
+                result[name] = (
+                    pseudonym(value) if isinstance(value, str) else self.data(value, None)
+                )
+            elif isinstance(value, str):  # the common case, without a call to data()
+                result[key] = self._scalar(value, child)
             else:
-                child = children.get(key) if children else None
-                if isinstance(value, str):  # the common case, without a call to walk()
-                    keep = child is not None and child.keep
-                    result[key] = _kept(value) if keep else pseudonym(value)
-                else:
-                    result[key] = walk(value, child)
+                result[key] = self.data(value, child)
         return result
 
-    def walk_document(document: Any) -> Any:
-        return walk(document, None)
-
-    return walk_document
+    def _enriched_event(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """An enriched event inside a bad row: field names stay, every value is hashed."""
+        pseudonym = self._pseudonym
+        result = {}
+        for key, value in obj.items():
+            name = key if key in _ENRICHED_FIELDS else pseudonym(key)
+            result[name] = pseudonym(value) if isinstance(value, str) else self.data(value, None)
+        return result

@@ -9,6 +9,11 @@ depend only on the file names, contents and executable bits:
 * deflate at level 9 (the bytes of a level are zlib's: the same zlib gives the same zip);
 * no ``__pycache__``, ``.pyc``, tests, hidden or editor files, no ``requirements.txt`` itself.
 
+Before it builds anything, it validates the allowlist with the Lambda's own code: when the source
+holds ``allowlist.py``, a fresh interpreter imports it from the source and loads the allowlist
+exactly as the Lambda does at start-up, so a zip the Lambda would refuse is never built, and the
+error is the Lambda's own message.
+
 So umask, mtimes, checkout path, locale and machine do not change the zip, and a rebuild of
 unchanged sources leaves ``build/lambda/pseudonymization.zip`` untouched. Beside it,
 ``pseudonymization.zip.base64sha256`` holds exactly what Terraform's ``filebase64sha256()``
@@ -75,8 +80,44 @@ PIP_PLATFORMS: Mapping[str, str] = {
 }
 
 
+#: The Lambda module whose load_allowlist() validates allowlist.toml at start-up.
+ALLOWLIST_VALIDATOR = "allowlist.py"
+_INVALID_ALLOWLIST_EXIT = 3
+# Run in a fresh, isolated interpreter (-I: no PYTHON* variables, no user site; -B: no
+# __pycache__ in the source), with the source first on sys.path as the Lambda runtime has it.
+_VALIDATE_ALLOWLIST = f"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from errors import ConfigurationError
+try:
+    import allowlist
+    allowlist.load_allowlist()
+except ConfigurationError as error:
+    print(error, file=sys.stderr)
+    sys.exit({_INVALID_ALLOWLIST_EXIT})
+"""
+
+
 class PackagingError(RuntimeError):
     """The Lambda cannot be packaged; the message names the path or the command at fault."""
+
+
+def validate_allowlist(source: Path) -> None:
+    """Refuse a source whose allowlist its own ``allowlist.py`` refuses, with the Lambda's message.
+
+    A source without ``allowlist.py`` has no allowlist to validate.
+    """
+    if not (source / ALLOWLIST_VALIDATOR).is_file():
+        return
+    command = [sys.executable, "-I", "-B", "-c", _VALIDATE_ALLOWLIST, str(source)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode == _INVALID_ALLOWLIST_EXIT:
+        raise PackagingError(result.stderr.strip())
+    if result.returncode != 0:
+        raise PackagingError(
+            f"validating the allowlist with {source / ALLOWLIST_VALIDATOR} failed "
+            f"(exit {result.returncode}):\n{result.stderr.strip()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -239,6 +280,7 @@ def package(source: Path, output: Path, target: Target | None = None) -> Package
     """
     if not source.is_dir():
         raise PackagingError(f"the Lambda source folder {source} does not exist.")
+    validate_allowlist(source)
     files = collect(source)
     requirements = _requirements(source)
     with tempfile.TemporaryDirectory(prefix="lambda-requirements-") as scratch:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from allowlist import ALLOWLIST_FILE, Allowlist, SchemaPattern, load_allowlist, parse_allowlist
+from allowlist import (
+    ALLOWLIST_FILE,
+    Allowlist,
+    SchemaPattern,
+    is_iglu_uri,
+    load_allowlist,
+    parse_allowlist,
+)
 from errors import ConfigurationError
 from event_fields import FIELD_NAMES, JSON_FIELDS
 
@@ -117,7 +124,51 @@ def test_every_matching_entry_contributes_its_paths(default: Allowlist) -> None:
     assert tree.children["processor"].children["artifact"].keep
     assert tree.children["failure"].children["timestamp"].keep
     assert tree.children["failure"].children["actualSizeBytes"].keep
-    assert "payload" not in tree.children
+    payload = tree.children["payload"]
+    assert not payload.keep, "a size violation's payload is hashed, under its key"
+    assert not tree.children["failure"].children["expectation"].keep
+
+
+def test_the_stricter_rule_wins_when_blocks_name_one_path(default: Allowlist) -> None:
+    document = _document(
+        entities=[
+            {"schema": "iglu:com.acme/thing/jsonschema/1-*-*", "keep": ["a", "b"]},
+            {"schema": "iglu:com.acme/*/jsonschema/*-*-*", "keep_keys": ["a"], "keep_iglu": ["b"]},
+        ]
+    )
+    tree = parse_allowlist(document, FIELD_NAMES).entity_paths(
+        "iglu:com.acme/thing/jsonschema/1-0-0"
+    )
+    assert tree is not None
+    assert not tree.children["a"].keep
+    assert tree.children["b"].keep and tree.children["b"].iglu
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "iglu:bob@example.com",
+        "iglu:com.acme/alice@example.com/jsonschema/1-0-0",
+        "iglu:com.acme/thing/jsonschema/1-0-0/../x",
+        "iglu:com.acme/thing/jsonschema/01-0-0",
+        "iglu:com.acme/thing/jsonschema/1-0-0\n",
+        "iglu:com.acme/th\u0131ng/jsonschema/1-0-0",
+        "iglu:com.acme/thing/jsonschema/\u0661-0-0",
+        "iglu:" + "a" * 250 + "/thing/jsonschema/1-0-0",
+        "iglu:" + "a" * 1_000_000,
+    ],
+)
+def test_only_the_iglu_grammar_with_a_bounded_length_is_an_iglu_uri(uri: str) -> None:
+    assert not is_iglu_uri(uri)
+    assert not SchemaPattern.parse("iglu:com.acme/*/jsonschema/*-*-*").matches(uri)
+
+
+def test_iglu_uris_as_snowplow_writes_them() -> None:
+    assert is_iglu_uri("iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0")
+    assert is_iglu_uri("iglu:com.gitlab/gitlab_standard/jsonschema/1-0-10")
+    assert is_iglu_uri(
+        "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-0"
+    )
 
 
 def _document(**changes: object) -> dict[str, object]:
@@ -147,7 +198,23 @@ def _document(**changes: object) -> dict[str, object]:
             "malformed",
         ),
         (_document(entities=[{"schema": "iglu:a/b/jsonschema/1-0-0", "keep": ["a..b"]}]), "a..b"),
-        (_document(entities=[{"schema": "iglu:a/b/jsonschema/1-0-0"}]), "lacks keep"),
+        (_document(entities=[{"schema": "iglu:a/b/jsonschema/1-0-0"}]), "names no path"),
+        (
+            _document(entities=[{"schema": "iglu:a/b/jsonschema/1-0-0", "keep": ["a"], "k": []}]),
+            "unknown keys k",
+        ),
+        (
+            _document(
+                entities=[
+                    {"schema": "iglu:a/b/jsonschema/1-0-0", "keep": ["a"], "keep_keys": ["a"]}
+                ]
+            ),
+            "in both keep and keep_keys",
+        ),
+        (
+            _document(entities=[{"schema": "iglu:a/b/jsonschema/1-0-0", "enriched_event": "a"}]),
+            "enriched_event must be an array",
+        ),
         (
             _document(
                 entities=[

@@ -113,7 +113,11 @@ def test_lone_surrogate_escapes_never_fail_the_batch() -> None:
     hashed = '{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":{"name":"\\ud800"}}'
     web_page = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
     kept = '{"schema":"' + web_page + '","data":{"id":"\\ud800"}}'
-    lines = [enriched_line({"unstruct_event": text}) for text in (hashed, kept)]
+    wrapper = '{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",'
+    lines = [
+        enriched_line({"unstruct_event": wrapper + '"data":' + text + "}"})
+        for text in (hashed, kept)
+    ]
     event = firehose_event([line.encode() for line in lines])
     transform = enriched_transform(load_allowlist(), Pseudonymizer(SALT))
     batch = transform_records(event["records"], transform)

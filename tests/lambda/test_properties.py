@@ -24,6 +24,7 @@ ALLOWLIST = load_allowlist()
 HASHED_FIELDS = [n for n in FIELD_NAMES if n not in ALLOWLIST.keep_fields and n not in JSON_FIELDS]
 HEX = set("0123456789abcdef")
 CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 UNKNOWN_SCHEMA = "iglu:com.acme/anything/jsonschema/1-0-0"
 SETTINGS = settings(max_examples=100, deadline=None)
 
@@ -45,7 +46,7 @@ json_documents = st.recursive(
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(
-            st.text(max_size=8).filter(lambda k: k not in ("schema", "data")), children, max_size=4
+            st.sampled_from(("schema", "data")) | st.text(max_size=8), children, max_size=4
         )
     ),
     max_leaves=20,
@@ -53,7 +54,8 @@ json_documents = st.recursive(
 
 
 def expected(value: Any) -> Any:
-    """The contract, written independently: strings and numbers (as written) become pseudonyms."""
+    """The contract for plain data, written independently: keys, strings and numbers (as
+    written) become pseudonyms, whatever the object looks like."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, str):
@@ -62,7 +64,7 @@ def expected(value: Any) -> Any:
         return P(json.dumps(value))
     if isinstance(value, list):
         return [expected(item) for item in value]
-    return {key: expected(item) for key, item in value.items()}
+    return {P(key): expected(item) for key, item in value.items()}
 
 
 @SETTINGS
@@ -77,13 +79,17 @@ def test_a_value_in_a_hashed_field_never_appears(name: str, value: str) -> None:
 @SETTINGS
 @given(document=json_documents, field=st.sampled_from(JSON_FIELDS))
 def test_a_json_leaf_outside_the_allowlist_never_survives(document: Any, field: str) -> None:
-    contexts = {"schema": CONTEXTS, "data": [{"schema": UNKNOWN_SCHEMA, "data": document}]}
+    entity = {"schema": UNKNOWN_SCHEMA, "data": document}
+    if field == "unstruct_event":
+        wrapper = {"schema": UNSTRUCT, "data": entity}
+    else:
+        wrapper = {"schema": CONTEXTS, "data": [entity]}
     transform = enriched_transform(ALLOWLIST, Pseudonymizer(SALT))
-    output = transform(enriched_line({field: json.dumps(contexts)})).text
+    output = transform(enriched_line({field: json.dumps(wrapper)})).text
     result = json.loads(output.split("\t")[FIELD_NAMES.index(field)])
-    assert result["schema"] == CONTEXTS
-    assert result["data"][0]["schema"] == UNKNOWN_SCHEMA
-    assert result["data"][0]["data"] == expected(document)
+    assert result["schema"] == wrapper["schema"]
+    inner = result["data"] if field == "unstruct_event" else result["data"][0]
+    assert inner == {"schema": UNKNOWN_SCHEMA, "data": expected(document)}
 
 
 @SETTINGS
