@@ -7,6 +7,10 @@ from collections.abc import Callable
 
 from errors import SaltUnavailableError
 
+#: The shortest salt accepted, in bytes of its UTF-8 text: 256 bits, the size of the HMAC-SHA256
+#: output, so the key is never the weaker part.
+MIN_SALT_BYTES = 32
+
 _ACCESS_DENIED = "cannot be read: access denied"
 _REASONS = {
     "ResourceNotFoundException": "does not exist or has no current value",
@@ -18,7 +22,8 @@ _REASONS = {
 
 
 def fetch_salt(secret_id: str) -> bytes:
-    """Read the salt from Secrets Manager; raise SaltUnavailableError when there is none.
+    """Read the salt from Secrets Manager; raise SaltUnavailableError when there is none or it
+    breaks the salt rules (at least MIN_SALT_BYTES bytes, not only whitespace).
 
     boto3 is imported here, not at module import: the Lambda runtime provides it, and a cold
     start that never needs it does not pay for it.
@@ -45,7 +50,27 @@ def fetch_salt(secret_id: str) -> bytes:
             f"The salt secret {secret_id!r} has no SecretString or an empty one; "
             "store the salt as a non-empty secret string."
         )
-    return secret.encode("utf-8")
+    return checked_salt(secret, f"The salt secret {secret_id!r}")
+
+
+def checked_salt(text: str, where: str) -> bytes:
+    """The salt's UTF-8 bytes, or SaltUnavailableError when it breaks a rule.
+
+    ``where`` names the secret (and the version) in the message; the message never carries the
+    salt, nor its length.
+    """
+    if not text.strip():
+        raise SaltUnavailableError(
+            f"{where} holds a salt made only of whitespace; a salt must be at least "
+            f"{MIN_SALT_BYTES} bytes of random text (docs/pseudonymization.md)."
+        )
+    salt = text.encode("utf-8")
+    if len(salt) < MIN_SALT_BYTES:
+        raise SaltUnavailableError(
+            f"{where} holds a salt shorter than {MIN_SALT_BYTES} bytes; a salt must be at least "
+            f"{MIN_SALT_BYTES} bytes of random text (docs/pseudonymization.md)."
+        )
+    return salt
 
 
 def _region_of(secret_id: str) -> str | None:

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from errors import SaltUnavailableError
-from salt import SaltCache, fetch_salt
+from salt import MIN_SALT_BYTES, SaltCache, checked_salt, fetch_salt
 
 from .conftest import REGION, SALT, SALT_TEXT, SECRET_NAME
+
+FIRST = "the first salt of this test, 32 bytes or more"
+SECOND = "the second salt of this test, 32 bytes or more"
 
 
 class Clock:
@@ -43,6 +46,47 @@ def test_a_binary_secret_has_no_secret_string(aws: Any) -> None:
     aws.create_secret(Name=SECRET_NAME, SecretBinary=b"binary salt")
     with pytest.raises(SaltUnavailableError, match="no SecretString or an empty one"):
         fetch_salt(SECRET_NAME)
+
+
+@pytest.mark.parametrize(
+    ("secret", "rule"),
+    [
+        ("s" * 31, "shorter than 32 bytes"),
+        ("\u00e9" * 15 + "x", "shorter than 32 bytes"),  # 16 characters, 31 bytes
+        (" " * 40, "only of whitespace"),
+        ("\t\n\u3000" * 12, "only of whitespace"),
+    ],
+)
+def test_a_short_or_blank_salt_is_refused(aws: Any, secret: str, rule: str) -> None:
+    aws.create_secret(Name=SECRET_NAME, SecretString=secret)
+    with pytest.raises(SaltUnavailableError, match=rule) as raised:
+        fetch_salt(SECRET_NAME)
+    assert SECRET_NAME in str(raised.value), "the message names the secret"
+    assert secret not in str(raised.value)
+    assert str(len(secret.encode())) not in str(raised.value), "nor the salt's length"
+
+
+def test_the_shortest_salt_accepted_is_32_bytes(aws: Any) -> None:
+    assert MIN_SALT_BYTES == 32
+    assert checked_salt("s" * 32, "here") == b"s" * 32
+    assert checked_salt("\u00e9" * 16, "here") == "\u00e9".encode() * 16
+    salt = " padded salt, used as it is stored, spaces too "
+    aws.create_secret(Name=SECRET_NAME, SecretString=salt)
+    assert fetch_salt(SECRET_NAME) == salt.encode(), "no trimming"
+
+
+def test_a_refused_salt_is_never_cached() -> None:
+    calls: list[str] = []
+
+    def fetch(secret_id: str) -> bytes:
+        calls.append(secret_id)
+        return checked_salt("short", f"The salt secret {secret_id!r}")
+
+    cache = SaltCache(fetch=fetch, clock=Clock())
+    for _ in range(2):
+        with pytest.raises(SaltUnavailableError, match="shorter"):
+            cache.get(SECRET_NAME, 600)
+    assert calls == [SECRET_NAME, SECRET_NAME], "fetched again: a fixed secret is used at once"
 
 
 def test_access_denied(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,15 +126,15 @@ def test_no_secret_id_is_an_error() -> None:
 
 
 def test_fetched_once_then_again_after_the_ttl(aws: Any) -> None:
-    arn = aws.create_secret(Name=SECRET_NAME, SecretString="first salt")["ARN"]
+    arn = aws.create_secret(Name=SECRET_NAME, SecretString=FIRST)["ARN"]
     clock = Clock()
     cache = SaltCache(clock=clock)
-    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"first salt"
-    aws.put_secret_value(SecretId=arn, SecretString="second salt")
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == FIRST.encode()
+    aws.put_secret_value(SecretId=arn, SecretString=SECOND)
     clock.now += 299
-    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"first salt", "cached within the TTL"
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == FIRST.encode(), "cached within the TTL"
     clock.now += 1
-    assert cache.get(SECRET_NAME, ttl_seconds=300) == b"second salt", "refreshed after it"
+    assert cache.get(SECRET_NAME, ttl_seconds=300) == SECOND.encode(), "refreshed after it"
 
 
 def test_a_failed_refresh_raises_instead_of_using_the_old_salt(aws: Any) -> None:
