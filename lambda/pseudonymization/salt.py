@@ -1,4 +1,8 @@
-"""The salt: the SecretString of a Secrets Manager secret, fetched once per container and TTL."""
+"""The salt: the SecretString of a Secrets Manager secret, fetched once per container and TTL.
+
+The SecretString is either a plain salt (version ``0``, used for every record) or a JSON document
+of versions, each used from its ``active_from`` on (``salt_versions``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,7 @@ import time
 from collections.abc import Callable
 
 from errors import SaltUnavailableError
-
-#: The shortest salt accepted, in bytes of its UTF-8 text: 256 bits, the size of the HMAC-SHA256
-#: output, so the key is never the weaker part.
-MIN_SALT_BYTES = 32
+from salt_versions import SaltVersions, parse_salt_secret
 
 _ACCESS_DENIED = "cannot be read: access denied"
 _REASONS = {
@@ -21,9 +22,9 @@ _REASONS = {
 }
 
 
-def fetch_salt(secret_id: str) -> bytes:
-    """Read the salt from Secrets Manager; raise SaltUnavailableError when there is none or it
-    breaks the salt rules (at least MIN_SALT_BYTES bytes, not only whitespace).
+def fetch_salt(secret_id: str) -> SaltVersions:
+    """Read the salt versions from Secrets Manager; raise SaltUnavailableError when there is none
+    or one breaks the salt rules (at least MIN_SALT_BYTES bytes, not only whitespace).
 
     boto3 is imported here, not at module import: the Lambda runtime provides it, and a cold
     start that never needs it does not pay for it.
@@ -50,27 +51,7 @@ def fetch_salt(secret_id: str) -> bytes:
             f"The salt secret {secret_id!r} has no SecretString or an empty one; "
             "store the salt as a non-empty secret string."
         )
-    return checked_salt(secret, f"The salt secret {secret_id!r}")
-
-
-def checked_salt(text: str, where: str) -> bytes:
-    """The salt's UTF-8 bytes, or SaltUnavailableError when it breaks a rule.
-
-    ``where`` names the secret (and the version) in the message; the message never carries the
-    salt, nor its length.
-    """
-    if not text.strip():
-        raise SaltUnavailableError(
-            f"{where} holds a salt made only of whitespace; a salt must be at least "
-            f"{MIN_SALT_BYTES} bytes of random text (docs/pseudonymization.md)."
-        )
-    salt = text.encode("utf-8")
-    if len(salt) < MIN_SALT_BYTES:
-        raise SaltUnavailableError(
-            f"{where} holds a salt shorter than {MIN_SALT_BYTES} bytes; a salt must be at least "
-            f"{MIN_SALT_BYTES} bytes of random text (docs/pseudonymization.md)."
-        )
-    return salt
+    return parse_salt_secret(secret, secret_id)
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -82,7 +63,7 @@ def _region_of(secret_id: str) -> str | None:
 
 
 class SaltCache:
-    """Keeps the salt of one secret for ``ttl_seconds``, then fetches it again.
+    """Keeps the salt versions of one secret for ``ttl_seconds``, then fetches them again.
 
     A failed fetch raises (no stale salt is used past its TTL), so revoking access to the secret
     or deleting it stops pseudonymization within one TTL instead of going on with an old salt.
@@ -90,16 +71,16 @@ class SaltCache:
 
     def __init__(
         self,
-        fetch: Callable[[str], bytes] = fetch_salt,
+        fetch: Callable[[str], SaltVersions] = fetch_salt,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._clock = clock
         self._secret_id: str | None = None
-        self._salt: bytes | None = None
+        self._salt: SaltVersions | None = None
         self._fetched_at = 0.0
 
-    def get(self, secret_id: str | None, ttl_seconds: float) -> bytes:
+    def get(self, secret_id: str | None, ttl_seconds: float) -> SaltVersions:
         if not secret_id:
             raise SaltUnavailableError(
                 "SALT_SECRET_ID is not set: the Lambda needs the name or ARN of the salt secret."
