@@ -1,8 +1,10 @@
 """Kinesis Data Firehose transform: pseudonymize Snowplow enriched events or bad rows.
 
 Handler ``handler.lambda_handler``. Environment: SALT_SECRET_ID (required), RECORD_FORMAT
-(``enriched`` or ``bad_rows``), SALT_TTL_SECONDS, METRICS_NAMESPACE. The rules, the allowlist
-and the size arithmetic: docs/pseudonymization.md.
+(``enriched`` or ``bad_rows``), SALT_TTL_SECONDS, METRICS_NAMESPACE, and for salt versions
+SALT_VERSION_PARTITION_KEY, SALT_LINKS_BUCKET, SALT_LINKS_PREFIX, SALT_LINK_WINDOW_SECONDS. The
+rules, the allowlist and the size arithmetic: docs/pseudonymization.md; salt versions and links:
+docs/salt-rotation.md.
 
 This module holds the per-container state (the allowlist, the salt, the pseudonym cache); the work
 is done by pure functions in the other modules.
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 
 import metric_names as names
+import salt_links
 from allowlist import Allowlist, load_allowlist
 from bad_rows import bad_rows_transform
 from emf import emf_line
@@ -59,12 +63,15 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dic
         max_response_bytes=MAX_RESPONSE_BYTES,
         partition_key=settings.salt_version_partition_key,
     )
+    values = sum(pseudonymizer.count for pseudonymizer in pseudonymizers) - values_before
+    if batch.complete:
+        _write_links(settings, context, records, versions, pseudonymizers)
     _log_metrics(
         settings,
         context,
         batch,
         records_in=len(records),
-        values=sum(pseudonymizer.count for pseudonymizer in pseudonymizers) - values_before,
+        values=values,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
     if not batch.complete:
@@ -108,6 +115,24 @@ def _transform(
     if record_format not in transforms:
         transforms[record_format] = _TRANSFORMS[record_format](ALLOWLIST, pseudonymizer)
     return transforms[record_format]
+
+
+def _write_links(
+    settings: Settings,
+    context: Any,
+    records: list[Mapping[str, Any]],
+    versions: SaltVersions,
+    pseudonymizers: list[Pseudonymizer],
+) -> None:
+    """Link records for the enriched events that arrived near an activation (salt_links)."""
+    window_ms = int(settings.link_window_seconds * 1000)
+    if not settings.links_bucket or settings.record_format != "enriched" or versions.always:
+        return
+    links = salt_links.collect(records, versions, window_ms, pseudonymizers)
+    if len(links):
+        name = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+        documents = links.documents([version.id for version in versions.versions])
+        salt_links.write_links(settings.links_bucket, settings.links_prefix, documents, str(name))
 
 
 def _log_metrics(

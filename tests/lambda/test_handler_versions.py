@@ -170,3 +170,23 @@ def test_runs_merge_to_the_response_of_one_pass(versioned: ModuleType) -> None:
             }
         )
     ) - len(json.dumps({"recordId": "", "result": "Ok", "data": data}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SALT_VERSION_PARTITION_KEY", "salt-version", "SALT_VERSION_PARTITION_KEY is"),
+        ("SALT_LINKS_PREFIX", "links", "must end with '/'"),
+        ("SALT_LINKS_PREFIX", "/links/", "not start"),
+        ("SALT_LINK_WINDOW_SECONDS", "-1", "SALT_LINK_WINDOW_SECONDS is '-1'"),
+        ("SALT_LINK_WINDOW_SECONDS", "a day", "number of seconds"),
+    ],
+)
+def test_invalid_version_settings_fail_the_invocation(
+    versioned: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    from errors import ConfigurationError  # noqa: PLC0415
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        invoke(versioned, user_lines(1))
