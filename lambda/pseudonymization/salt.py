@@ -34,7 +34,9 @@ def fetch_salt(secret_id: str) -> SaltVersions:
 
     try:
         client = boto3.client("secretsmanager", region_name=_region_of(secret_id))
-        response = client.get_secret_value(SecretId=secret_id)
+        # AWSCURRENT named: AWS's default, and after a rollback (UpdateSecretVersionStage) the
+        # only way moto returns the current version rather than the newest one.
+        response = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "an unknown error")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

@@ -13,6 +13,7 @@ from snowplow_infra import (
     plan,
     plan_report,
     render_configs,
+    salt_command,
     terraform_check,
     terraform_passthrough,
 )
@@ -28,6 +29,7 @@ SUBCOMMANDS = (
     package_lambda,
     render_configs,
     plan,
+    salt_command,
     local_stack,
 )
 

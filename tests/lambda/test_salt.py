@@ -186,3 +186,17 @@ def test_boto3_is_imported_only_when_the_salt_is_fetched() -> None:
         check=True,
     ).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_a_rollback_of_the_secret_is_followed(aws: Any) -> None:
+    """After UpdateSecretVersionStage moves AWSCURRENT back, the previous value is the salt."""
+    first = aws.create_secret(Name=SECRET_NAME, SecretString=FIRST)["VersionId"]
+    second = aws.put_secret_value(SecretId=SECRET_NAME, SecretString=SECOND)["VersionId"]
+    assert plain(fetch_salt(SECRET_NAME)) == SECOND.encode()
+    aws.update_secret_version_stage(
+        SecretId=SECRET_NAME,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=first,
+        RemoveFromVersionId=second,
+    )
+    assert plain(fetch_salt(SECRET_NAME)) == FIRST.encode()
