@@ -94,8 +94,9 @@ lambda: setup ## Build build/lambda/pseudonymization.zip (reproducible) and its 
 configs: setup ## Render and validate the collector, enrich, Iglu and enrichment configs into build/config/
 	$(CLI) render-configs
 
-bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up
+bench: setup ## Benchmark the pseudonymization Lambda: events/s, MB/s, peak memory, import time, speed-up; salt version choice and link window cost
 	$(BIN)/python benchmarks/bench_pseudonymization.py
+	$(BIN)/python benchmarks/bench_salt_versions.py
 
 .PHONY: plan
 plan: lambda configs ## Plan aws-snowplow's production configuration against the local emulator into build/plan/tfplan and tfplan.json
