@@ -2,7 +2,7 @@
 
 Handler ``handler.lambda_handler``. Environment: SALT_SECRET_ID (required), RECORD_FORMAT
 (``enriched`` or ``bad_rows``), SALT_TTL_SECONDS, METRICS_NAMESPACE, and for salt versions
-SALT_VERSION_PARTITION_KEY, SALT_LINKS_BUCKET, SALT_LINKS_PREFIX, SALT_LINK_WINDOW_SECONDS. The
+SALT_VERSION_PARTITION_KEY_NAME, LINKS_BUCKET_NAME, LINKS_PREFIX, LINK_WINDOW_SECONDS. The
 rules, the allowlist and the size arithmetic: docs/pseudonymization.md; salt versions and links:
 docs/salt-rotation.md.
 

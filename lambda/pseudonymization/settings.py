@@ -60,17 +60,16 @@ class Settings:
                 f"RECORD_FORMAT is {record_format!r}; it must be one of "
                 f"{', '.join(RECORD_FORMATS)} (default enriched)."
             )
-        partition_key = environ.get("SALT_VERSION_PARTITION_KEY") or None
+        partition_key = environ.get("SALT_VERSION_PARTITION_KEY_NAME") or None
         if partition_key is not None and not _PARTITION_KEY.fullmatch(partition_key):
             raise ConfigurationError(
-                f"SALT_VERSION_PARTITION_KEY is {partition_key!r}; it must be 1 to 64 letters, "
-                "digits or underscores (a Firehose partitionKeyFromLambda name)."
+                f"SALT_VERSION_PARTITION_KEY_NAME is {partition_key!r}; it must be 1 to 64 "
+                "letters, digits or underscores (a Firehose partitionKeyFromLambda name)."
             )
-        links_prefix = environ.get("SALT_LINKS_PREFIX") or DEFAULT_LINKS_PREFIX
+        links_prefix = environ.get("LINKS_PREFIX") or DEFAULT_LINKS_PREFIX
         if not links_prefix.endswith("/") or links_prefix.startswith("/"):
             raise ConfigurationError(
-                f"SALT_LINKS_PREFIX is {links_prefix!r}; it must end with '/' and not start "
-                "with one."
+                f"LINKS_PREFIX is {links_prefix!r}; it must end with '/' and not start with one."
             )
         return cls(
             salt_secret_id=environ.get("SALT_SECRET_ID") or None,
@@ -78,10 +77,10 @@ class Settings:
             salt_ttl_seconds=_seconds(environ, "SALT_TTL_SECONDS", DEFAULT_SALT_TTL_SECONDS),
             metrics_namespace=environ.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
             salt_version_partition_key=partition_key,
-            links_bucket=environ.get("SALT_LINKS_BUCKET") or None,
+            links_bucket=environ.get("LINKS_BUCKET_NAME") or None,
             links_prefix=links_prefix,
             link_window_seconds=_seconds(
-                environ, "SALT_LINK_WINDOW_SECONDS", DEFAULT_LINK_WINDOW_SECONDS
+                environ, "LINK_WINDOW_SECONDS", DEFAULT_LINK_WINDOW_SECONDS
             ),
         )
 

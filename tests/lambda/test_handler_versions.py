@@ -40,7 +40,7 @@ def versioned(aws: Any, monkeypatch: pytest.MonkeyPatch, handler: ModuleType) ->
     """A two-version secret whose version 2 activates at the arrival of record 3 (index 3)."""
     aws.create_secret(Name=SECRET_NAME, SecretString=secret("2024-05-01T12:00:00.003Z"))
     monkeypatch.setenv("SALT_SECRET_ID", SECRET_NAME)
-    for name in ("RECORD_FORMAT", "SALT_TTL_SECONDS", "SALT_VERSION_PARTITION_KEY"):
+    for name in ("RECORD_FORMAT", "SALT_TTL_SECONDS", "SALT_VERSION_PARTITION_KEY_NAME"):
         monkeypatch.delenv(name, raising=False)
     return handler
 
@@ -74,7 +74,7 @@ def test_each_record_is_pseudonymized_with_the_version_of_its_arrival(
 def test_the_version_is_returned_as_a_partition_key(
     versioned: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY", "salt_version")
+    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY_NAME", "salt_version")
     datas: list[bytes | str] = [*user_lines(2), "not base64!", *user_lines(3)]
     response = invoke(versioned, datas)
     records = response["records"]
@@ -120,7 +120,7 @@ def test_a_plain_secret_needs_no_arrival_time(
 ) -> None:
     aws.create_secret(Name=SECRET_NAME, SecretString=SALT_1)
     monkeypatch.setenv("SALT_SECRET_ID", SECRET_NAME)
-    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY", "salt_version")
+    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY_NAME", "salt_version")
     event = sample_events.firehose_event(user_lines(2))
     del event["records"][0]["approximateArrivalTimestamp"]
     response = handler.lambda_handler(event, None)
@@ -147,7 +147,7 @@ def test_the_response_cap_holds_across_runs(
     """A batch cut into two runs still fails as a whole when the response outgrows the cap."""
     from errors import ResponseTooLargeError  # noqa: PLC0415
 
-    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY", "salt_version")
+    monkeypatch.setenv("SALT_VERSION_PARTITION_KEY_NAME", "salt_version")
     huge = "\t".join(["x"] * len(FIELD_NAMES)).encode()
     with pytest.raises(ResponseTooLargeError):
         invoke(versioned, [huge] * 1700)
@@ -175,11 +175,11 @@ def test_runs_merge_to_the_response_of_one_pass(versioned: ModuleType) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("SALT_VERSION_PARTITION_KEY", "salt-version", "SALT_VERSION_PARTITION_KEY is"),
-        ("SALT_LINKS_PREFIX", "links", "must end with '/'"),
-        ("SALT_LINKS_PREFIX", "/links/", "not start"),
-        ("SALT_LINK_WINDOW_SECONDS", "-1", "SALT_LINK_WINDOW_SECONDS is '-1'"),
-        ("SALT_LINK_WINDOW_SECONDS", "a day", "number of seconds"),
+        ("SALT_VERSION_PARTITION_KEY_NAME", "salt-version", "SALT_VERSION_PARTITION_KEY_NAME is"),
+        ("LINKS_PREFIX", "links", "must end with '/'"),
+        ("LINKS_PREFIX", "/links/", "not start"),
+        ("LINK_WINDOW_SECONDS", "-1", "LINK_WINDOW_SECONDS is '-1'"),
+        ("LINK_WINDOW_SECONDS", "a day", "number of seconds"),
     ],
 )
 def test_invalid_version_settings_fail_the_invocation(

@@ -80,9 +80,9 @@ def s3(aws: Any) -> Any:
 @pytest.fixture
 def linking(aws: Any, s3: Any, monkeypatch: pytest.MonkeyPatch, handler: ModuleType) -> ModuleType:
     monkeypatch.setenv("SALT_SECRET_ID", SECRET_NAME)
-    monkeypatch.setenv("SALT_LINKS_BUCKET", BUCKET)
-    monkeypatch.setenv("SALT_LINK_WINDOW_SECONDS", "0.002")  # 2 ms either side
-    for name in ("RECORD_FORMAT", "SALT_TTL_SECONDS", "SALT_LINKS_PREFIX"):
+    monkeypatch.setenv("LINKS_BUCKET_NAME", BUCKET)
+    monkeypatch.setenv("LINK_WINDOW_SECONDS", "0.002")  # 2 ms either side
+    for name in ("RECORD_FORMAT", "SALT_TTL_SECONDS", "LINKS_PREFIX"):
         monkeypatch.delenv(name, raising=False)
     return handler
 
@@ -149,8 +149,8 @@ def test_no_links_outside_the_window_nor_for_bad_rows_nor_without_a_bucket(
     aws.create_secret(Name=SECRET_NAME, SecretString=secret(ARRIVAL_MS + 100))
     linking.lambda_handler(sample_events.firehose_event([event(n) for n in range(8)]), None)
     assert link_objects(s3) == {}, "arrivals +0..+7 are more than 2 ms before the activation"
-    monkeypatch.setenv("SALT_LINK_WINDOW_SECONDS", "1")
-    monkeypatch.delenv("SALT_LINKS_BUCKET")
+    monkeypatch.setenv("LINK_WINDOW_SECONDS", "1")
+    monkeypatch.delenv("LINKS_BUCKET_NAME")
     linking.lambda_handler(sample_events.firehose_event([event(0)]), None)
     assert link_objects(s3) == {}
 
@@ -165,7 +165,7 @@ def test_a_failed_write_fails_the_invocation(
     linking: ModuleType, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     aws.create_secret(Name=SECRET_NAME, SecretString=secret(ARRIVAL_MS))
-    monkeypatch.setenv("SALT_LINKS_BUCKET", "no-such-bucket")
+    monkeypatch.setenv("LINKS_BUCKET_NAME", "no-such-bucket")
     with pytest.raises(LinkWriteError, match="s3://no-such-bucket/salt-links/") as raised:
         linking.lambda_handler(sample_events.firehose_event([event(0)]), None)
     assert "user-0" not in str(raised.value) and SALT_1 not in str(raised.value)

@@ -153,7 +153,7 @@ variable "log_retention_days" {
 }
 
 variable "salt_version_partition_key" {
-  description = "Name of the dynamic-partitioning key under which the processor returns each record's salt version (the Lambda's SALT_VERSION_PARTITION_KEY), e.g. salt_version: objects then go under PREFIX<key>=<version>/yyyy/MM/dd/HH/. null: no dynamic partitioning. Firehose enables dynamic partitioning only when a stream is created, so setting or unsetting it on an existing stream replaces the stream (docs/salt-rotation.md)."
+  description = "Name of the dynamic-partitioning key under which the processor returns each record's salt version (the Lambda's SALT_VERSION_PARTITION_KEY_NAME), e.g. salt_version: objects then go under PREFIX<key>=<version>/yyyy/MM/dd/HH/. null: no dynamic partitioning. Firehose enables dynamic partitioning only when a stream is created, so setting or unsetting it on an existing stream replaces the stream (docs/salt-rotation.md)."
   type        = string
   default     = null
 

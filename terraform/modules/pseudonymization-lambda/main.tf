@@ -78,12 +78,12 @@ locals {
   # Salt versions (docs/salt-rotation.md): the partition key on every function, the link records
   # on the enriched one.
   version_variables = var.salt_version_partition_key == null ? {} : {
-    SALT_VERSION_PARTITION_KEY = var.salt_version_partition_key
+    SALT_VERSION_PARTITION_KEY_NAME = var.salt_version_partition_key
   }
   links_variables = var.salt_links == null ? {} : {
-    SALT_LINKS_BUCKET        = local.links_bucket
-    SALT_LINKS_PREFIX        = var.salt_links.prefix
-    SALT_LINK_WINDOW_SECONDS = tostring(var.salt_links.window_seconds)
+    LINKS_BUCKET_NAME   = local.links_bucket
+    LINKS_PREFIX        = var.salt_links.prefix
+    LINK_WINDOW_SECONDS = tostring(var.salt_links.window_seconds)
   }
 
   timeout_ms = var.timeout_seconds * 1000

@@ -185,7 +185,7 @@ variable "prevent_destroy" {
 }
 
 variable "salt_version_partition_key" {
-  description = "Name of the Firehose dynamic-partitioning key under which every function returns each record's salt version (SALT_VERSION_PARTITION_KEY), e.g. salt_version; the delivery streams put it in their S3 prefix. null: no partition key is returned."
+  description = "Name of the Firehose dynamic-partitioning key under which every function returns each record's salt version (SALT_VERSION_PARTITION_KEY_NAME), e.g. salt_version; the delivery streams put it in their S3 prefix. null: no partition key is returned."
   type        = string
   default     = null
 

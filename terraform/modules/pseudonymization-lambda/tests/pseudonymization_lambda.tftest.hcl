@@ -287,11 +287,11 @@ run "salt_versions_and_links" {
   assert {
     condition = jsonencode({ for format, f in aws_lambda_function.this : format => f.environment[0].variables }) == jsonencode({
       enriched = {
-        METRICS_NAMESPACE          = "Example/Pseudonymization", RECORD_FORMAT = "enriched", SALT_LINKS_BUCKET = "example-events",
-        SALT_LINKS_PREFIX          = "salt-links/", SALT_LINK_WINDOW_SECONDS = "86400", SALT_SECRET_ID = "snowplow/salt",
-        SALT_VERSION_PARTITION_KEY = "salt_version"
+        METRICS_NAMESPACE               = "Example/Pseudonymization", RECORD_FORMAT = "enriched", LINKS_BUCKET_NAME = "example-events",
+        LINKS_PREFIX                    = "salt-links/", LINK_WINDOW_SECONDS = "86400", SALT_SECRET_ID = "snowplow/salt",
+        SALT_VERSION_PARTITION_KEY_NAME = "salt_version"
       }
-      bad_rows = { METRICS_NAMESPACE = "Example/Pseudonymization", RECORD_FORMAT = "bad_rows", SALT_SECRET_ID = "snowplow/salt", SALT_VERSION_PARTITION_KEY = "salt_version" }
+      bad_rows = { METRICS_NAMESPACE = "Example/Pseudonymization", RECORD_FORMAT = "bad_rows", SALT_SECRET_ID = "snowplow/salt", SALT_VERSION_PARTITION_KEY_NAME = "salt_version" }
     })
     error_message = "Every function must return the salt version as the partition key; only the enriched one writes links, to the given bucket and prefix."
   }
