@@ -413,3 +413,68 @@ def test_deliver_reads_every_shard_once_and_writes_compressed_objects() -> None:
             target, REGION, kinesis=kinesis, s3=s3, invoke=invoke, after=after
         )
         assert again.records_in == 0 and again.objects == [] and again.invocations == 0
+
+
+# --- dynamic partitioning (the salt version from the processor) -----------------------------------
+
+PARTITIONED_PREFIX = "output/salt_version=!{partitionKeyFromLambda:salt_version}/!{timestamp:HH}/"
+
+
+def versioned_invoke(event: dict[str, Any]) -> Invocation:
+    """Records 0-2 under version 1, the rest under 2; record 4 fails (no partition key)."""
+    outputs = []
+    for item in event["records"]:
+        number = int(base64.b64decode(item["data"]).split()[1])
+        output: dict[str, Any] = {"recordId": item["recordId"], "data": item["data"]}
+        if number == 4:
+            output["result"] = "ProcessingFailed"
+        else:
+            output["result"] = "Ok"
+            version = "1" if number < 3 else "2"
+            output["metadata"] = {"partitionKeys": {"salt_version": version}}
+        outputs.append(output)
+    return Invocation(response={"records": outputs})
+
+
+def test_a_partitioned_stream_writes_one_object_per_salt_version() -> None:
+    partitioned = stream(prefix=PARTITIONED_PREFIX, partitioning=True, compression="UNCOMPRESSED")
+    records = [record(n, f"line {n}\n".encode(), MAY_1_NOON_MS + n) for n in range(6)]
+    delivery, delivered, failed = firehose.process(partitioned, REGION, records, versioned_invoke)
+    assert (delivery.ok, delivery.failed) == (5, 1)
+    written = list(firehose.objects(partitioned, delivered))
+    assert [(key.split("/")[1], body) for key, body in written] == [
+        ("salt_version=1", b"line 0\nline 1\nline 2\n"),
+        ("salt_version=2", b"line 3\nline 5\n"),
+    ]
+    assert all(key.startswith("output/salt_version=") for key, _ in written)
+    errors = list(firehose.objects(partitioned, failed, error_output_type="processing-failed"))
+    assert len(errors) == 1 and errors[0][0].startswith(
+        "processing-failed/output/processing-failed/"
+    )
+
+
+def test_a_partitioned_stream_needs_the_keys_from_its_processor() -> None:
+    partitioned = stream(prefix=PARTITIONED_PREFIX, partitioning=True)
+
+    def no_keys(event: dict[str, Any]) -> Invocation:
+        outputs = [
+            {"recordId": r["recordId"], "result": "Ok", "data": r["data"]} for r in event["records"]
+        ]
+        return Invocation(response={"records": outputs})
+
+    with pytest.raises(firehose.FirehoseError, match="without partition keys"):
+        firehose.process(partitioned, REGION, [record(0, b"line 0\n")], no_keys)
+
+
+def test_partition_keys_are_ignored_without_partitioning() -> None:
+    records = [record(n, f"line {n}\n".encode(), MAY_1_NOON_MS + n) for n in range(6)]
+    plain = stream(compression="UNCOMPRESSED")
+    _, delivered, _ = firehose.process(plain, REGION, records, versioned_invoke)
+    assert len(list(firehose.objects(plain, delivered))) == 1
+
+
+def test_partitioning_comes_from_describe_delivery_stream(described: dict[str, Any]) -> None:
+    s3 = described["Destinations"][0]["ExtendedS3DestinationDescription"]
+    assert firehose.DeliveryStream.from_description(described, IN_EFFECT).partitioning is False
+    s3["DynamicPartitioningConfiguration"] = {"Enabled": True}
+    assert firehose.DeliveryStream.from_description(described, IN_EFFECT).partitioning is True

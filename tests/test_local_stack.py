@@ -128,7 +128,7 @@ def configuration(zip_path: Path, **changes: object) -> FunctionConfiguration:
 def test_the_deployed_zip_pseudonymizes_with_the_salt_from_the_emulator(
     running: server.Server, built_zip: Path, tmp_path: Path
 ) -> None:
-    salt = "demo-salt-for-this-test"
+    salt = "demo salt for this test, 32 bytes or more"
     running.client("secretsmanager", REGION).create_secret(Name="snowplow/salt", SecretString=salt)
     samples = sample_events.enriched_events(20)
     event = sample_events.firehose_event(sample_events.samples_text(samples))

@@ -269,11 +269,24 @@ def test_each_delivery_stream_reads_its_stream_through_the_function_for_its_reco
         function_name = parameters["LambdaArn"].rsplit(":function:", 1)[1]
         assert function_name == values.pseudonymization.functions[delivery.record_format]
         environment = functions[function_name]["environment"][0]["variables"]
+        # The enriched function alone writes salt link records (docs/salt-rotation.md).
+        links = {
+            "LINKS_BUCKET_NAME": values.buckets["events"],
+            "LINKS_PREFIX": "salt-links/",
+            "LINK_WINDOW_SECONDS": "86400",
+        }
         assert environment == {
             "RECORD_FORMAT": delivery.record_format,
             "SALT_SECRET_ID": values.pseudonymization.salt_secret_name,
             "METRICS_NAMESPACE": values.pseudonymization.metrics_namespace,
+            "SALT_VERSION_PARTITION_KEY_NAME": "salt_version",
+            **(links if delivery.record_format == "enriched" else {}),
         }
+        s3 = after["extended_s3_configuration"][0]
+        assert s3["prefix"].startswith(
+            f"{delivery.prefix}salt_version=!{{partitionKeyFromLambda:salt_version}}/"
+        )
+        assert s3["dynamic_partitioning_configuration"][0]["enabled"] is True
 
 
 @pytest.mark.terraform
@@ -304,7 +317,10 @@ def test_prefixes_use_the_timestamp_namespace_and_errors_go_to_processing_failed
         stream = only(environment_plan, "aws_kinesis_firehose_delivery_stream", f'["{role}"]')
         s3 = stream["after"]["extended_s3_configuration"][0]
         assert s3["bucket_arn"] == events_arn
-        assert s3["prefix"] == f"{delivery.prefix}!{{timestamp:yyyy/MM/dd/HH}}/"
+        assert s3["prefix"] == (
+            f"{delivery.prefix}salt_version=!{{partitionKeyFromLambda:salt_version}}/"
+            "!{timestamp:yyyy/MM/dd/HH}/"
+        )
         assert s3["error_output_prefix"] == (
             f"{PROCESSING_FAILED}{delivery.prefix}"
             "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
@@ -410,10 +426,14 @@ def test_no_secret_value_enters_the_plan(environment_plan: PlanResult) -> None:
     for attribute in ("secret_string", "secret_binary", "SecretString"):
         assert attribute not in text
     for change in changes(environment_plan, "aws_lambda_function").values():
-        assert set(change["after"]["environment"][0]["variables"]) == {
+        # names, prefixes and numbers only (the link settings on the enriched function alone)
+        links = {"LINKS_BUCKET_NAME", "LINKS_PREFIX", "LINK_WINDOW_SECONDS"}
+        variables = set(change["after"]["environment"][0]["variables"])
+        assert variables - links == {
             "RECORD_FORMAT",
             "SALT_SECRET_ID",
             "METRICS_NAMESPACE",
+            "SALT_VERSION_PARTITION_KEY_NAME",
         }
 
 

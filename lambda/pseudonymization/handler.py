@@ -1,8 +1,10 @@
 """Kinesis Data Firehose transform: pseudonymize Snowplow enriched events or bad rows.
 
 Handler ``handler.lambda_handler``. Environment: SALT_SECRET_ID (required), RECORD_FORMAT
-(``enriched`` or ``bad_rows``), SALT_TTL_SECONDS, METRICS_NAMESPACE. The rules, the allowlist
-and the size arithmetic: docs/pseudonymization.md.
+(``enriched`` or ``bad_rows``), SALT_TTL_SECONDS, METRICS_NAMESPACE, and for salt versions
+SALT_VERSION_PARTITION_KEY_NAME, LINKS_BUCKET_NAME, LINKS_PREFIX, LINK_WINDOW_SECONDS. The
+rules, the allowlist and the size arithmetic: docs/pseudonymization.md; salt versions and links:
+docs/salt-rotation.md.
 
 This module holds the per-container state (the allowlist, the salt, the pseudonym cache); the work
 is done by pure functions in the other modules.
@@ -12,17 +14,21 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 
 import metric_names as names
+import salt_links
 from allowlist import Allowlist, load_allowlist
 from bad_rows import bad_rows_transform
 from emf import emf_line
 from enriched import enriched_transform
 from errors import ResponseTooLargeError
-from firehose import MAX_RESPONSE_BYTES, BatchResult, Transformed, transform_records
+from firehose import MAX_RESPONSE_BYTES, BatchResult, Transformed
 from pseudonym import Pseudonymizer
 from salt import SaltCache
+from salt_batch import choose_versions, transform_versioned
+from salt_versions import SaltVersions
 from settings import Settings
 
 # The typing module costs milliseconds of cold start; annotations only need it for type checkers.
@@ -36,25 +42,36 @@ _TRANSFORMS: dict[str, Callable[[Allowlist, Pseudonymizer], Callable[[str], Tran
 _TRANSFORMS = {"enriched": enriched_transform, "bad_rows": bad_rows_transform}
 
 _salts = SaltCache()
-# The salt in use, its Pseudonymizer (and pseudonym cache) and the transforms built on it.
-_current: tuple[bytes, Pseudonymizer, dict[str, Callable[[str], Transformed]]] | None = None
+# Per salt version id: its salt, its Pseudonymizer (and pseudonym cache) and the transforms built
+# on it.
+_current: dict[str, tuple[bytes, Pseudonymizer, dict[str, Callable[[str], Transformed]]]] = {}
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     started = time.perf_counter()
     settings = Settings.from_environment(os.environ)
     records = _records_of(event)
-    salt = _salts.get(settings.salt_secret_id, settings.salt_ttl_seconds)
-    pseudonymizer, transform = _transform(salt, settings.record_format)
-
-    values_before = pseudonymizer.count
-    batch = transform_records(records, transform, MAX_RESPONSE_BYTES)
+    versions = _salts.get(settings.salt_secret_id, settings.salt_ttl_seconds)
+    chosen = choose_versions(records, versions)
+    pseudonymizers = _pseudonymizers(versions)
+    values_before = sum(pseudonymizer.count for pseudonymizer in pseudonymizers)
+    batch = transform_versioned(
+        records,
+        chosen,
+        [version.id for version in versions.versions],
+        lambda index: _transform(versions, index, settings.record_format),
+        max_response_bytes=MAX_RESPONSE_BYTES,
+        partition_key=settings.salt_version_partition_key,
+    )
+    values = sum(pseudonymizer.count for pseudonymizer in pseudonymizers) - values_before
+    if batch.complete:
+        _write_links(settings, context, records, versions, pseudonymizers)
     _log_metrics(
         settings,
         context,
         batch,
         records_in=len(records),
-        values=pseudonymizer.count - values_before,
+        values=values,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
     if not batch.complete:
@@ -78,17 +95,44 @@ def _records_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return records
 
 
+def _pseudonymizers(versions: SaltVersions) -> list[Pseudonymizer]:
+    """The container's Pseudonymizer of each version, built again (caches empty) for a new salt;
+    versions no longer in the secret are forgotten."""
+    for version_id in set(_current) - {version.id for version in versions.versions}:
+        del _current[version_id]
+    for version in versions.versions:
+        kept = _current.get(version.id)
+        if kept is None or kept[0] != version.salt:
+            _current[version.id] = (version.salt, Pseudonymizer(version.salt), {})
+    return [_current[version.id][1] for version in versions.versions]
+
+
 def _transform(
-    salt: bytes, record_format: str
-) -> tuple[Pseudonymizer, Callable[[str], Transformed]]:
-    """The container's Pseudonymizer and transform, built again (caches empty) for a new salt."""
-    global _current  # noqa: PLW0603
-    if _current is None or _current[0] != salt:
-        _current = (salt, Pseudonymizer(salt), {})
-    _, pseudonymizer, transforms = _current
+    versions: SaltVersions, index: int, record_format: str
+) -> Callable[[str], Transformed]:
+    """The transform of version ``index`` for ``record_format``, built once per salt."""
+    _, pseudonymizer, transforms = _current[versions.versions[index].id]
     if record_format not in transforms:
         transforms[record_format] = _TRANSFORMS[record_format](ALLOWLIST, pseudonymizer)
-    return pseudonymizer, transforms[record_format]
+    return transforms[record_format]
+
+
+def _write_links(
+    settings: Settings,
+    context: Any,
+    records: list[Mapping[str, Any]],
+    versions: SaltVersions,
+    pseudonymizers: list[Pseudonymizer],
+) -> None:
+    """Link records for the enriched events that arrived near an activation (salt_links)."""
+    window_ms = int(settings.link_window_seconds * 1000)
+    if not settings.links_bucket or settings.record_format != "enriched" or versions.always:
+        return
+    links = salt_links.collect(records, versions, window_ms, pseudonymizers)
+    if len(links):
+        name = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+        documents = links.documents([version.id for version in versions.versions])
+        salt_links.write_links(settings.links_bucket, settings.links_prefix, documents, str(name))
 
 
 def _log_metrics(

@@ -1,4 +1,8 @@
-"""The salt: the SecretString of a Secrets Manager secret, fetched once per container and TTL."""
+"""The salt: the SecretString of a Secrets Manager secret, fetched once per container and TTL.
+
+The SecretString is either a plain salt (version ``0``, used for every record) or a JSON document
+of versions, each used from its ``active_from`` on (``salt_versions``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from errors import SaltUnavailableError
+from salt_versions import SaltVersions, parse_salt_secret
 
 _ACCESS_DENIED = "cannot be read: access denied"
 _REASONS = {
@@ -17,8 +22,9 @@ _REASONS = {
 }
 
 
-def fetch_salt(secret_id: str) -> bytes:
-    """Read the salt from Secrets Manager; raise SaltUnavailableError when there is none.
+def fetch_salt(secret_id: str) -> SaltVersions:
+    """Read the salt versions from Secrets Manager; raise SaltUnavailableError when there is none
+    or one breaks the salt rules (at least MIN_SALT_BYTES bytes, not only whitespace).
 
     boto3 is imported here, not at module import: the Lambda runtime provides it, and a cold
     start that never needs it does not pay for it.
@@ -28,7 +34,9 @@ def fetch_salt(secret_id: str) -> bytes:
 
     try:
         client = boto3.client("secretsmanager", region_name=_region_of(secret_id))
-        response = client.get_secret_value(SecretId=secret_id)
+        # AWSCURRENT named: AWS's default, and after a rollback (UpdateSecretVersionStage) the
+        # only way moto returns the current version rather than the newest one.
+        response = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "an unknown error")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -45,7 +53,7 @@ def fetch_salt(secret_id: str) -> bytes:
             f"The salt secret {secret_id!r} has no SecretString or an empty one; "
             "store the salt as a non-empty secret string."
         )
-    return secret.encode("utf-8")
+    return parse_salt_secret(secret, secret_id)
 
 
 def _region_of(secret_id: str) -> str | None:
@@ -57,7 +65,7 @@ def _region_of(secret_id: str) -> str | None:
 
 
 class SaltCache:
-    """Keeps the salt of one secret for ``ttl_seconds``, then fetches it again.
+    """Keeps the salt versions of one secret for ``ttl_seconds``, then fetches them again.
 
     A failed fetch raises (no stale salt is used past its TTL), so revoking access to the secret
     or deleting it stops pseudonymization within one TTL instead of going on with an old salt.
@@ -65,16 +73,16 @@ class SaltCache:
 
     def __init__(
         self,
-        fetch: Callable[[str], bytes] = fetch_salt,
+        fetch: Callable[[str], SaltVersions] = fetch_salt,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._clock = clock
         self._secret_id: str | None = None
-        self._salt: bytes | None = None
+        self._salt: SaltVersions | None = None
         self._fetched_at = 0.0
 
-    def get(self, secret_id: str | None, ttl_seconds: float) -> bytes:
+    def get(self, secret_id: str | None, ttl_seconds: float) -> SaltVersions:
         if not secret_id:
             raise SaltUnavailableError(
                 "SALT_SECRET_ID is not set: the Lambda needs the name or ARN of the salt secret."

@@ -14,6 +14,7 @@ from snowplow_infra import (
     plan,
     plan_report,
     render_configs,
+    salt_command,
     terraform_check,
     terraform_passthrough,
 )
@@ -30,6 +31,7 @@ SUBCOMMANDS = (
     render_configs,
     module_docs,
     plan,
+    salt_command,
     local_stack,
 )
 

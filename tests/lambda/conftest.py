@@ -25,7 +25,7 @@ if str(LAMBDA_SOURCE_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDA_SOURCE_DIR))
 
 #: The salt as it is stored in Secrets Manager (a SecretString; non-ASCII on purpose).
-SALT_TEXT = "unit-test salt \u00e9\u2713 5f0c"
+SALT_TEXT = "unit-test salt \u00e9\u2713 5f0c 9b41 d2e7 a8c3"
 SALT = SALT_TEXT.encode("utf-8")
 SECRET_NAME = "snowplow/pseudonymization-salt"
 REGION = "us-east-1"

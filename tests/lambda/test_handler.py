@@ -27,6 +27,7 @@ from .conftest import SALT_TEXT, SECRET_NAME, Invoke, assert_absent, b64, refere
 
 P = reference_pseudonym
 HEX64 = re.compile(r"[0-9a-f]{64}")
+ROTATED = "rotated salt, 32 bytes or more: 6c1e0a"
 METRICS = (
     "RecordsIn",
     "RecordsOk",
@@ -132,7 +133,7 @@ def test_the_salt_comes_from_secrets_manager(invoke: Invoke) -> None:
     assert decoded_outputs(response)[0].split("\t")[13] == P("198.51.100.7")
 
 
-@pytest.mark.parametrize("problem", ["unset", "missing", "no value"])
+@pytest.mark.parametrize("problem", ["unset", "missing", "no value", "short", "whitespace"])
 def test_no_salt_fails_the_invocation(
     handler: ModuleType,
     aws: Any,
@@ -146,6 +147,9 @@ def test_no_salt_fails_the_invocation(
         monkeypatch.setenv("SALT_SECRET_ID", SECRET_NAME)
     if problem == "no value":
         aws.create_secret(Name=SECRET_NAME)
+    if problem in ("short", "whitespace"):
+        secret = "x" * 31 if problem == "short" else " \t\n" * 20
+        aws.create_secret(Name=SECRET_NAME, SecretString=secret)
     event = sample_events.firehose_event([enriched_line({"user_id": "planted-x"}).encode()])
     with pytest.raises(SaltUnavailableError) as raised:
         handler.lambda_handler(event, None)
@@ -159,10 +163,10 @@ def test_a_new_salt_is_used_after_the_ttl(
     monkeypatch.setenv("SALT_TTL_SECONDS", "0")
     line = enriched_line({"user_id": "someone"}).encode()
     before = decoded_outputs(invoke([line]))[0].split("\t")[12]
-    aws.put_secret_value(SecretId=salt_secret, SecretString="rotated salt")
+    aws.put_secret_value(SecretId=salt_secret, SecretString=ROTATED)
     after = decoded_outputs(invoke([line]))[0].split("\t")[12]
     assert before == P("someone")
-    assert after == P("someone", b"rotated salt")
+    assert after == P("someone", ROTATED.encode())
 
 
 def test_one_emf_log_line_per_invocation(

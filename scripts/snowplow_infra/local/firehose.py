@@ -102,6 +102,8 @@ class DeliveryStream:
     kms_key_arn: str | None
     buffer_bytes: int
     buffer_interval_ms: int
+    # Dynamic partitioning with keys from the processor (the salt version): one object per key.
+    partitioning: bool = False
 
     @property
     def source_stream_name(self) -> str:
@@ -175,6 +177,7 @@ class DeliveryStream:
             kms_key_arn=kms.get("AWSKMSKeyARN"),
             buffer_bytes=int(float(hints["SizeInMBs"]) * MIB),
             buffer_interval_ms=int(hints["IntervalInSeconds"]) * 1000,
+            partitioning=bool((s3.get("DynamicPartitioningConfiguration") or {}).get("Enabled")),
         )
 
 
@@ -286,6 +289,18 @@ class InvalidResponseError(ValueError):
         self.code = code
 
 
+def partition_keys(response: object) -> dict[str, dict[str, str]]:
+    """Each recordId's ``metadata.partitionKeys`` in a response that check_response accepted,
+    for those that have them."""
+    keys: dict[str, dict[str, str]] = {}
+    outputs = response.get("records") if isinstance(response, dict) else None
+    for output in outputs if isinstance(outputs, list) else ():
+        found = (output.get("metadata") or {}).get("partitionKeys")
+        if isinstance(found, dict):
+            keys[str(output["recordId"])] = {str(k): str(v) for k, v in found.items()}
+    return keys
+
+
 def check_response(
     records: Sequence[SourceRecord], response: object
 ) -> dict[str, tuple[str, bytes]]:
@@ -355,7 +370,10 @@ def java_datetime(pattern: str, moment: datetime.datetime) -> str:
 
 
 def evaluate_prefix(
-    template: str, moment: datetime.datetime, error_output_type: str | None = None
+    template: str,
+    moment: datetime.datetime,
+    error_output_type: str | None = None,
+    partition_keys: Mapping[str, str] | None = None,
 ) -> str:
     """A Prefix or ErrorOutputPrefix with its ``!{namespace:value}`` expressions evaluated."""
 
@@ -363,6 +381,8 @@ def evaluate_prefix(
         namespace, value = match.groups()
         if namespace == "timestamp":
             return java_datetime(value, moment)
+        if namespace == "partitionKeyFromLambda" and partition_keys and value in partition_keys:
+            return partition_keys[value]
         if namespace == "firehose" and value == "error-output-type" and error_output_type:
             return error_output_type
         if namespace == "firehose" and value == "random-string":
@@ -382,12 +402,13 @@ def object_key(
     *,
     error_output_type: str | None = None,
     object_id: uuid.UUID | None = None,
+    partition_keys: Mapping[str, str] | None = None,
 ) -> str:
     """``<evaluated prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>[extension]``, the
     timestamp being the arrival of the object's oldest record (UTC)."""
     moment = datetime.datetime.fromtimestamp(oldest_arrival_ms / 1000, datetime.UTC)
     template = stream.error_prefix if error_output_type else stream.prefix
-    prefix = evaluate_prefix(template, moment, error_output_type)
+    prefix = evaluate_prefix(template, moment, error_output_type, partition_keys)
     stamp = moment.strftime("%Y-%m-%d-%H-%M-%S")
     name = f"{stream.name}-{stream.version_id}-{stamp}-{object_id or uuid.uuid4()}"
     return f"{prefix}{name}{stream.extension}"
@@ -435,10 +456,12 @@ Invoke = Callable[[dict[str, Any]], Invocation]
 
 @dataclass(frozen=True)
 class Output:
-    """Bytes bound for one S3 buffer, with the arrival time of the record they came from."""
+    """Bytes bound for one S3 buffer, with the arrival time of the record they came from and
+    the partition keys the processor returned for it (dynamic partitioning)."""
 
     data: bytes
     arrival_ms: int
+    partition: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -460,9 +483,9 @@ class Delivery:
 
 def _transform(
     stream: DeliveryStream, region: str, batch: Sequence[SourceRecord], invoke: Invoke
-) -> tuple[dict[str, tuple[str, bytes]] | tuple[str, str], int]:
+) -> tuple[dict[str, tuple[str, bytes]] | tuple[str, str], int, dict[str, dict[str, str]]]:
     """Invoke the processor until its response is valid or the retries are spent: the results
-    by recordId (or the batch's error code) and the number of attempts."""
+    by recordId (or the batch's error code), the number of attempts and the partition keys."""
     attempts = 0
     while True:
         attempts += 1
@@ -470,10 +493,11 @@ def _transform(
         try:
             if outcome.error:
                 raise InvalidResponseError(outcome.error)
-            return check_response(batch, outcome.response), attempts
+            results = check_response(batch, outcome.response)
+            return results, attempts, partition_keys(outcome.response)
         except InvalidResponseError as error:
             if attempts > stream.processor_retries:
-                return error.code, attempts
+                return error.code, attempts, {}
 
 
 def process(
@@ -495,7 +519,7 @@ def process(
         stream.processor_buffer_bytes,
         stream.processor_interval_ms,
     ):
-        results, attempts = _transform(stream, region, batch, invoke)
+        results, attempts, keys = _transform(stream, region, batch, invoke)
         delivery.invocations += attempts
         ended = int(clock() * 1000)
         for record in batch:
@@ -506,7 +530,13 @@ def process(
             if result == "Ok":
                 delivery.ok += 1
                 delivery.lines_delivered += data.count(b"\n")
-                delivered.append(Output(data, record.arrival_ms))
+                if stream.partitioning and record.record_id not in keys:
+                    raise FirehoseError(
+                        f"Delivery stream {stream.name} partitions dynamically, but its "
+                        f"processor returned record {record.record_id} without partition keys."
+                    )
+                partition = tuple(sorted(keys.get(record.record_id, {}).items()))
+                delivered.append(Output(data, record.arrival_ms, partition))
                 delivery.example = delivery.example or (record.data, data)
             elif result == "Dropped":
                 delivery.dropped += 1
@@ -522,16 +552,26 @@ def process(
 def objects(
     stream: DeliveryStream, outputs: Sequence[Output], *, error_output_type: str | None = None
 ) -> Iterable[tuple[str, bytes]]:
-    """The S3 objects (key, body) that Firehose writes for these outputs."""
-    for buffer in buffered(
-        outputs,
-        lambda o: len(o.data),
-        lambda o: o.arrival_ms,
-        stream.buffer_bytes,
-        stream.buffer_interval_ms,
-    ):
-        key = object_key(stream, buffer[0].arrival_ms, error_output_type=error_output_type)
-        yield key, compress(stream, b"".join(output.data for output in buffer))
+    """The S3 objects (key, body) that Firehose writes for these outputs: with dynamic
+    partitioning, buffered separately per partition (in order of first appearance)."""
+    partitions: dict[tuple[tuple[str, str], ...], list[Output]] = {}
+    for output in outputs:
+        partitions.setdefault(output.partition if stream.partitioning else (), []).append(output)
+    for partition, members in partitions.items():
+        for buffer in buffered(
+            members,
+            lambda o: len(o.data),
+            lambda o: o.arrival_ms,
+            stream.buffer_bytes,
+            stream.buffer_interval_ms,
+        ):
+            key = object_key(
+                stream,
+                buffer[0].arrival_ms,
+                error_output_type=error_output_type,
+                partition_keys=dict(partition),
+            )
+            yield key, compress(stream, b"".join(output.data for output in buffer))
 
 
 def read_source(

@@ -27,6 +27,13 @@ locals {
   processing_failed_prefix = "processing-failed/"
   break_glass_role_arn     = "arn:${local.partition}:iam::${local.account_id}:role/${var.break_glass_role_name}"
 
+  # Salt versions (docs/salt-rotation.md): each delivered object's key carries the salt version of
+  # its records, and the enriched function writes link records across a rotation under their own
+  # prefix, which only the links reader may read (and no delivery stream or Snowflake reaches).
+  salt_version_partition_key = "salt_version"
+  salt_links_prefix          = "salt-links/"
+  salt_links_reader_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.salt_links_reader_role_name}"
+
   # Priority of the pseudonymization functions' own alarms (docs/alarms.md): its name suffix and
   # the alarm topic they notify.
   pseudonymization_alarm_priority = "P2"
@@ -43,15 +50,25 @@ locals {
   # exception), whether it sends its access logs to the access-log bucket, and its rules.
   buckets = {
     events = {
-      kms_key                  = "storage"
-      log_delivery             = null
-      logs_access              = true
-      read_restricted_prefixes = [{ prefix = local.processing_failed_prefix, reader_arns = [local.break_glass_role_arn] }]
+      kms_key      = "storage"
+      log_delivery = null
+      logs_access  = true
+      read_restricted_prefixes = [
+        { prefix = local.processing_failed_prefix, reader_arns = [local.break_glass_role_arn] },
+        { prefix = local.salt_links_prefix, reader_arns = [local.salt_links_reader_role_arn] },
+      ]
       lifecycle_rules = [
         {
           id                                     = "processing-failed"
           prefix                                 = local.processing_failed_prefix
           expiration_days                        = var.processing_failed_retention_days
+          noncurrent_version_expiration_days     = 1
+          abort_incomplete_multipart_upload_days = 1
+        },
+        {
+          id                                     = "salt-links"
+          prefix                                 = local.salt_links_prefix
+          expiration_days                        = var.salt_links_retention_days
           noncurrent_version_expiration_days     = 1
           abort_incomplete_multipart_upload_days = 1
         },
@@ -138,6 +155,14 @@ module "pseudonymization" {
   logs_kms_key_arn    = module.kms_key["logs"].arn
   prevent_destroy     = var.prevent_destroy
 
+  salt_version_partition_key = local.salt_version_partition_key
+  salt_links = {
+    bucket_arn     = module.bucket["events"].arn
+    prefix         = local.salt_links_prefix
+    kms_key_arn    = module.kms_key["storage"].arn
+    window_seconds = var.salt_link_window_seconds
+  }
+
   # The functions' own alarms (errors, throttles, duration) are the only alarms on their AWS/Lambda
   # metrics: P2, notifying the P2 alarm topic (operations.tf), listed on the SnowPlow dashboard.
   alarm_priority = local.pseudonymization_alarm_priority
@@ -158,9 +183,10 @@ module "delivery" {
   processor_buffer_size_mb          = var.processor_buffer.size_mb
   processor_buffer_interval_seconds = var.processor_buffer.interval_seconds
 
-  bucket_arn       = module.bucket["events"].arn
-  prefix           = each.value.prefix
-  error_prefix     = "${local.processing_failed_prefix}${each.value.prefix}"
-  kms_key_arn      = module.kms_key["storage"].arn
-  logs_kms_key_arn = module.kms_key["logs"].arn
+  bucket_arn                 = module.bucket["events"].arn
+  prefix                     = each.value.prefix
+  error_prefix               = "${local.processing_failed_prefix}${each.value.prefix}"
+  salt_version_partition_key = local.salt_version_partition_key
+  kms_key_arn                = module.kms_key["storage"].arn
+  logs_kms_key_arn           = module.kms_key["logs"].arn
 }

@@ -56,6 +56,39 @@ variable "processing_failed_retention_days" {
   }
 }
 
+variable "salt_links_reader_role_name" {
+  description = "Name (with its path, if any) of the IAM role that alone may read the salt link records under salt-links/ in the events bucket: the role that builds the warehouse's mapping table across a salt rotation (docs/salt-rotation.md). A link table joins identities across time, so no other principal, Snowflake's loading role included, may read it. Managed outside this repository, with its own s3:GetObject and kms:Decrypt (storage key) permissions."
+  type        = string
+  default     = "snowplow-salt-links-reader"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", var.salt_links_reader_role_name))
+    error_message = "salt_links_reader_role_name must be an IAM role name, optionally with its path, without the ARN prefix."
+  }
+}
+
+variable "salt_link_window_seconds" {
+  description = "Seconds before and after each salt version's activation in which the enriched pseudonymization function writes link records (old and new pseudonym of each identifier). 0: no links."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.salt_link_window_seconds >= 0 && var.salt_link_window_seconds <= 2592000 && floor(var.salt_link_window_seconds) == var.salt_link_window_seconds
+    error_message = "salt_link_window_seconds must be a whole number from 0 to 2592000 (30 days)."
+  }
+}
+
+variable "salt_links_retention_days" {
+  description = "Days the salt link records are kept before S3 deletes them: long enough to build the mapping table and re-key history after a rotation, no longer (they join identities across time)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.salt_links_retention_days >= 1 && floor(var.salt_links_retention_days) == var.salt_links_retention_days
+    error_message = "salt_links_retention_days must be a whole number of at least 1."
+  }
+}
+
 variable "access_log_retention_days" {
   description = "Days the S3 server access logs and load balancer access logs are kept (they hold client IP addresses)."
   type        = number

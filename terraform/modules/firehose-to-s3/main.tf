@@ -9,8 +9,11 @@ locals {
   region     = data.aws_region.current.name
 
   # Firehose's timestamp namespace (UTC) after the fixed prefixes; the error output type
-  # (processing-failed, ...) separates failure kinds.
-  s3_prefix       = "${var.prefix}!{timestamp:yyyy/MM/dd/HH}/"
+  # (processing-failed, ...) separates failure kinds. With salt_version_partition_key, the salt
+  # version the Lambda returns for each record comes first (dynamic partitioning), so that every
+  # object holds the pseudonyms of one version and its key says which.
+  version_part    = var.salt_version_partition_key == null ? "" : "${var.salt_version_partition_key}=!{partitionKeyFromLambda:${var.salt_version_partition_key}}/"
+  s3_prefix       = "${var.prefix}${local.version_part}!{timestamp:yyyy/MM/dd/HH}/"
   s3_error_prefix = "${var.error_prefix}!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
 
   log_group_name  = "/aws/kinesisfirehose/${var.name}"
@@ -167,9 +170,22 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
       log_group_name  = aws_cloudwatch_log_group.this.name
       log_stream_name = aws_cloudwatch_log_stream.this.name
     }
+
+    # Can only be enabled when the stream is created (Firehose refuses to turn it on later).
+    dynamic "dynamic_partitioning_configuration" {
+      for_each = var.salt_version_partition_key == null ? [] : [var.salt_version_partition_key]
+      content {
+        enabled        = true
+        retry_duration = var.partitioning_retry_seconds
+      }
+    }
   }
 
   lifecycle {
+    precondition {
+      condition     = var.salt_version_partition_key == null || var.buffering_size_mb >= 64
+      error_message = "Delivery stream ${var.name}: with dynamic partitioning (salt_version_partition_key) Firehose needs buffering_size_mb of at least 64; it is ${var.buffering_size_mb}."
+    }
     precondition {
       condition     = !startswith(var.error_prefix, var.prefix) && !startswith(var.prefix, var.error_prefix)
       error_message = "Delivery stream ${var.name}: error_prefix (${var.error_prefix}) and prefix (${var.prefix}) must not contain one another: raw records under the error prefix must never be read as delivered data."

@@ -9,7 +9,7 @@ output "arn" {
 }
 
 output "prefix" {
-  description = "The fixed part of the delivered objects' keys (e.g. output/): what a reader such as Snowpipe points at. Keys continue with yyyy/MM/dd/HH/ (UTC) and the object name."
+  description = "The fixed part of the delivered objects' keys (e.g. output/): what a reader such as Snowpipe points at. Keys continue with <salt_version_partition_key>=<version>/ when it is set, yyyy/MM/dd/HH/ (UTC) and the object name."
   value       = var.prefix
 }
 
@@ -36,4 +36,9 @@ output "role_arn" {
 output "log_group_name" {
   description = "Name of the log group that receives delivery and processing errors."
   value       = aws_cloudwatch_log_group.this.name
+}
+
+output "salt_version_partition_key" {
+  description = "The dynamic-partitioning key carrying the salt version in the objects' keys, or null when the stream does not partition."
+  value       = var.salt_version_partition_key
 }

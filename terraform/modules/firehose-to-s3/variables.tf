@@ -151,3 +151,25 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
   }
 }
+
+variable "salt_version_partition_key" {
+  description = "Name of the dynamic-partitioning key under which the processor returns each record's salt version (the Lambda's SALT_VERSION_PARTITION_KEY_NAME), e.g. salt_version: objects then go under PREFIX<key>=<version>/yyyy/MM/dd/HH/. null: no dynamic partitioning. Firehose enables dynamic partitioning only when a stream is created, so setting or unsetting it on an existing stream replaces the stream (docs/salt-rotation.md)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.salt_version_partition_key == null ? true : can(regex("^[A-Za-z0-9_]{1,64}$", var.salt_version_partition_key))
+    error_message = "salt_version_partition_key must be 1 to 64 letters, digits or underscores, or null."
+  }
+}
+
+variable "partitioning_retry_seconds" {
+  description = "Seconds Firehose retries delivering a partition to S3 before writing it under the error prefix (dynamic partitioning only)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.partitioning_retry_seconds >= 0 && var.partitioning_retry_seconds <= 7200 && floor(var.partitioning_retry_seconds) == var.partitioning_retry_seconds
+    error_message = "partitioning_retry_seconds must be a whole number from 0 to 7200."
+  }
+}

@@ -20,11 +20,34 @@ locals {
     }]
   }
 
+  # The function that writes salt link records (the enriched one, when salt_links is set).
+  links_format = var.salt_links != null && contains(keys(var.function_names), "enriched") ? "enriched" : null
+  links_bucket = var.salt_links == null ? null : split(":::", var.salt_links.bucket_arn)[1]
+  links_statements = flatten([for links in(var.salt_links == null ? [] : [var.salt_links]) : [
+    {
+      Sid      = "WriteSaltLinksOnly"
+      Effect   = "Allow"
+      Action   = "s3:PutObject"
+      Resource = "${links.bucket_arn}/${links.prefix}*"
+    },
+    {
+      Sid      = "EncryptSaltLinksThroughS3"
+      Effect   = "Allow"
+      Action   = "kms:GenerateDataKey"
+      Resource = links.kms_key_arn
+      Condition = {
+        StringEquals = { "kms:ViaService" = "s3.${data.aws_region.current.name}.amazonaws.com" }
+        StringLike   = { "kms:EncryptionContext:aws:s3:arn" = "${links.bucket_arn}/${links.prefix}*" }
+      }
+    },
+  ]])
+
   # Each function may write its own log streams, read the salt, and decrypt the salt with its key
-  # only through Secrets Manager and only for that secret. Nothing else.
+  # only through Secrets Manager and only for that secret; the enriched one may also put salt link
+  # records under their prefix. Nothing else.
   role_policies = { for format, name in var.function_names : format => {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "WriteOwnLogs"
         Effect   = "Allow"
@@ -49,8 +72,19 @@ locals {
           }
         }
       },
-    ]
+    ], [for statement in local.links_statements : statement if format == local.links_format])
   } }
+
+  # Salt versions (docs/salt-rotation.md): the partition key on every function, the link records
+  # on the enriched one.
+  version_variables = var.salt_version_partition_key == null ? {} : {
+    SALT_VERSION_PARTITION_KEY_NAME = var.salt_version_partition_key
+  }
+  links_variables = var.salt_links == null ? {} : {
+    LINKS_BUCKET_NAME   = local.links_bucket
+    LINKS_PREFIX        = var.salt_links.prefix
+    LINK_WINDOW_SECONDS = tostring(var.salt_links.window_seconds)
+  }
 
   timeout_ms = var.timeout_seconds * 1000
 
@@ -155,11 +189,15 @@ resource "aws_lambda_function" "this" {
   # uses. The code defaults METRICS_NAMESPACE, but Terraform always sets it, from the one value
   # that monitoring reads too (output metrics_namespace).
   environment {
-    variables = {
-      SALT_SECRET_ID    = aws_secretsmanager_secret.salt.name
-      RECORD_FORMAT     = each.key
-      METRICS_NAMESPACE = var.metrics_namespace
-    }
+    variables = merge(
+      {
+        SALT_SECRET_ID    = aws_secretsmanager_secret.salt.name
+        RECORD_FORMAT     = each.key
+        METRICS_NAMESPACE = var.metrics_namespace
+      },
+      local.version_variables,
+      each.key == local.links_format ? local.links_variables : {},
+    )
   }
 
   # The log group (encrypted, with retention) and the role's permissions exist before the first

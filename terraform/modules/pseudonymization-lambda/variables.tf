@@ -183,3 +183,35 @@ variable "prevent_destroy" {
   type        = bool
   default     = true
 }
+
+variable "salt_version_partition_key" {
+  description = "Name of the Firehose dynamic-partitioning key under which every function returns each record's salt version (SALT_VERSION_PARTITION_KEY_NAME), e.g. salt_version; the delivery streams put it in their S3 prefix. null: no partition key is returned."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.salt_version_partition_key == null ? true : can(regex("^[A-Za-z0-9_]{1,64}$", var.salt_version_partition_key))
+    error_message = "salt_version_partition_key must be 1 to 64 letters, digits or underscores, or null."
+  }
+}
+
+variable "salt_links" {
+  description = "Where the enriched function writes salt link records (old and new pseudonym of each identifier, for records within window_seconds of a salt version's activation; docs/salt-rotation.md): the bucket's ARN, the key prefix (ending in /), the bucket's KMS key, and the window. The function may only put objects under the prefix. null: no links."
+  type = object({
+    bucket_arn     = string
+    prefix         = string
+    kms_key_arn    = string
+    window_seconds = number
+  })
+  default = null
+
+  validation {
+    condition = var.salt_links == null ? true : (
+      can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$", var.salt_links.bucket_arn)) &&
+      can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*/$", var.salt_links.prefix)) &&
+      can(regex("^arn:aws[a-z-]*:kms:", var.salt_links.kms_key_arn)) &&
+      var.salt_links.window_seconds >= 0 && var.salt_links.window_seconds <= 2592000
+    )
+    error_message = "salt_links needs a bucket ARN (arn:aws:s3:::name), a prefix that ends in / and does not start with one, a KMS key ARN, and window_seconds from 0 to 2592000 (30 days)."
+  }
+}

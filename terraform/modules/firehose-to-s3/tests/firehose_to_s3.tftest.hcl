@@ -186,3 +186,54 @@ run "processor_buffer_over_3_mb_is_refused" {
 
   expect_failures = [var.processor_buffer_size_mb]
 }
+
+run "no_dynamic_partitioning_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].dynamic_partitioning_configuration) == 0
+    error_message = "Without salt_version_partition_key the stream must not partition."
+  }
+}
+
+run "salt_version_partitions_the_objects" {
+  command = plan
+
+  variables {
+    salt_version_partition_key = "salt_version"
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].prefix == "output/salt_version=!{partitionKeyFromLambda:salt_version}/!{timestamp:yyyy/MM/dd/HH}/"
+    error_message = "Objects must go under PREFIX, then the salt version the Lambda returns, then the UTC hour."
+  }
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].dynamic_partitioning_configuration[0].enabled == true
+    error_message = "Dynamic partitioning must be enabled when the salt version partitions the objects."
+  }
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].error_output_prefix == "processing-failed/output/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+    error_message = "The error prefix must not depend on the partition key (failed records have none)."
+  }
+}
+
+run "dynamic_partitioning_needs_a_64_mb_buffer" {
+  command = plan
+
+  variables {
+    salt_version_partition_key = "salt_version"
+    buffering_size_mb          = 32
+  }
+
+  expect_failures = [aws_kinesis_firehose_delivery_stream.this]
+}
+
+run "the_partition_key_is_a_name" {
+  command = plan
+
+  variables {
+    salt_version_partition_key = "salt-version"
+  }
+
+  expect_failures = [var.salt_version_partition_key]
+}

@@ -270,3 +270,54 @@ run "a_runbook_address_that_is_not_https_is_refused" {
 
   expect_failures = [var.runbook_base_url]
 }
+
+run "salt_versions_and_links" {
+  command = plan
+
+  variables {
+    salt_version_partition_key = "salt_version"
+    salt_links = {
+      bucket_arn     = "arn:aws:s3:::example-events"
+      prefix         = "salt-links/"
+      kms_key_arn    = "arn:aws:kms:us-east-1:111122223333:key/storage"
+      window_seconds = 86400
+    }
+  }
+
+  assert {
+    condition = jsonencode({ for format, f in aws_lambda_function.this : format => f.environment[0].variables }) == jsonencode({
+      enriched = {
+        METRICS_NAMESPACE               = "Example/Pseudonymization", RECORD_FORMAT = "enriched", LINKS_BUCKET_NAME = "example-events",
+        LINKS_PREFIX                    = "salt-links/", LINK_WINDOW_SECONDS = "86400", SALT_SECRET_ID = "snowplow/salt",
+        SALT_VERSION_PARTITION_KEY_NAME = "salt_version"
+      }
+      bad_rows = { METRICS_NAMESPACE = "Example/Pseudonymization", RECORD_FORMAT = "bad_rows", SALT_SECRET_ID = "snowplow/salt", SALT_VERSION_PARTITION_KEY_NAME = "salt_version" }
+    })
+    error_message = "Every function must return the salt version as the partition key; only the enriched one writes links, to the given bucket and prefix."
+  }
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this["enriched"].policy).Statement : s if s.Sid == "WriteSaltLinksOnly"] == [{
+      Sid = "WriteSaltLinksOnly", Effect = "Allow", Action = "s3:PutObject", Resource = "arn:aws:s3:::example-events/salt-links/*"
+    }]
+    error_message = "The enriched function may put objects under the links prefix only (no read, no other prefix)."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this["bad_rows"].policy).Statement : s if startswith(s.Sid, "WriteSaltLinks") || startswith(s.Sid, "EncryptSaltLinks")]) == 0
+    error_message = "The bad-rows function writes no links and gets no S3 or storage-key permission."
+  }
+}
+
+run "salt_links_prefix_must_end_with_a_slash" {
+  command = plan
+
+  variables {
+    salt_links = {
+      bucket_arn     = "arn:aws:s3:::example-events"
+      prefix         = "salt-links"
+      kms_key_arn    = "arn:aws:kms:us-east-1:111122223333:key/storage"
+      window_seconds = 86400
+    }
+  }
+
+  expect_failures = [var.salt_links]
+}
