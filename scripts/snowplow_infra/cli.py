@@ -17,6 +17,7 @@ from snowplow_infra import (
     terraform_passthrough,
 )
 from snowplow_infra.local import command as local_stack
+from snowplow_infra.plan_report import compare_command as plan_compare
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
 SUBCOMMANDS = (
@@ -24,6 +25,7 @@ SUBCOMMANDS = (
     terraform_check,
     terraform_passthrough,
     plan_report,
+    plan_compare,
     gitlab_notes,
     package_lambda,
     render_configs,
