@@ -7,12 +7,15 @@ import sys
 from collections.abc import Sequence
 
 from snowplow_infra import (
+    apply_reviewed,
     doctor,
     gitlab_notes,
     package_lambda,
     plan,
     plan_report,
+    plan_seal,
     render_configs,
+    reviewed_plan,
     terraform_check,
     terraform_passthrough,
 )
@@ -26,6 +29,9 @@ SUBCOMMANDS = (
     terraform_passthrough,
     plan_report,
     plan_compare,
+    plan_seal,
+    reviewed_plan,
+    apply_reviewed,
     gitlab_notes,
     package_lambda,
     render_configs,
