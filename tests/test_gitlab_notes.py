@@ -336,7 +336,7 @@ def test_the_plan_job_posts_the_review_even_when_the_gate_blocks() -> None:
     report = next(i for i, line in enumerate(script) if "snowplow-infra plan-report" in line)
     note = next(i for i, line in enumerate(script) if "snowplow-infra mr-note" in line)
     assert report < note
-    assert script[report].endswith("|| gate=$?")
+    assert script[report].endswith('|| gate="$?"')
     assert '--full-markdown "$PLAN_DIR/plan-review-full.md"' in script[report]
     assert '"$PLAN_DIR/plan-review.md"' in script[note]
     assert script[-1] == 'exit "${gate:-0}"'

@@ -7,18 +7,22 @@ import sys
 from collections.abc import Sequence
 
 from snowplow_infra import (
+    apply_reviewed,
     doctor,
     gitlab_notes,
     module_docs,
     package_lambda,
     plan,
     plan_report,
+    plan_seal,
     render_configs,
+    reviewed_plan,
     salt_command,
     terraform_check,
     terraform_passthrough,
 )
 from snowplow_infra.local import command as local_stack
+from snowplow_infra.plan_report import compare_command as plan_compare
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
 SUBCOMMANDS = (
@@ -26,6 +30,10 @@ SUBCOMMANDS = (
     terraform_check,
     terraform_passthrough,
     plan_report,
+    plan_compare,
+    plan_seal,
+    reviewed_plan,
+    apply_reviewed,
     gitlab_notes,
     package_lambda,
     render_configs,

@@ -73,6 +73,17 @@ class GitLab:
     def _request(
         self, method: str, path: str, body: Mapping[str, Any] | None = None
     ) -> tuple[Any, Mapping[str, str]]:
+        raw, headers = self.fetch(method, path, body)
+        return (json.loads(raw) if raw.strip() else None), headers
+
+    def get(self, path: str) -> tuple[Any, Mapping[str, str]]:
+        """``GET path`` (under the API address, or a full URL): the decoded JSON and headers."""
+        return self._request("GET", path)
+
+    def fetch(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> tuple[bytes, Mapping[str, str]]:
+        """One call; the raw response body (e.g. a job artifact) and its lower-cased headers."""
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         data = json.dumps(body).encode("utf-8") if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
@@ -93,7 +104,7 @@ class GitLab:
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise GitLabError(f"Could not reach GitLab at {self.api_url}: {reason}.") from None
-        return (json.loads(raw) if raw.strip() else None), headers
+        return raw, headers
 
     def current_user_id(self) -> int:
         user, _ = self._request("GET", "/user")

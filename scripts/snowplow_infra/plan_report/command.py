@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "or replaces a protected stateful resource.\n\n"
             f"Protected types: {protected}.\n\n"
             "Exit status: 0 the plan is acceptable; 1 it destroys a protected resource that no "
-            "--allow-destroy names (the reports are still written); 2 the input is unreadable "
+            "--allow-destroy names, or --allow-destroy-file lists one it does not destroy (the "
+            "reports are still written); 2 the input is unreadable "
             "or not a plan, or a report cannot be written."
         ),
         epilog=(
@@ -94,7 +95,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "first, or end the list with --)"
         ),
     )
+    parser.add_argument(
+        "--allow-destroy-file",
+        type=Path,
+        metavar="FILE",
+        help=(
+            "accept deleting or replacing the protected resources FILE lists, one address or "
+            "type a line (# starts a comment): the reviewed allow list of a change, e.g. "
+            "terraform/environments/aws-snowplow/allow-destroy.txt. An entry this plan does "
+            "not destroy fails the gate: the next change empties the file"
+        ),
+    )
     parser.set_defaults(handler=_main)
+
+
+def read_allow_list(path: Path) -> list[str]:
+    """The addresses or types an allow-destroy file lists (blank lines and # comments left out)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path} (the allow-destroy file) does not exist.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"Cannot read the allow-destroy file {path}: {error}.") from None
+    return [
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    ]
 
 
 def _limit(text: str) -> int:
@@ -111,12 +136,13 @@ def _limit(text: str) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
+        listed = read_allow_list(args.allow_destroy_file) if args.allow_destroy_file else []
         review = load_review(args.plan)
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     plan = review.plan
-    verdict = protection.evaluate(plan, args.allow_destroy)
+    verdict = protection.evaluate(plan, [*args.allow_destroy, *listed])
     counts = widget_counts(plan)
     full = None
     if args.full_markdown:
@@ -138,21 +164,39 @@ def _main(args: argparse.Namespace) -> int:
         f"{plan.source}: {counts['create']} to create, {counts['update']} to update, "
         f"{counts['delete']} to delete."
     )
+    return _gate(verdict, listed, args.allow_destroy_file)
+
+
+def _gate(verdict: protection.Verdict, listed: list[str], allow_file: Path | None) -> int:
+    """Print what the gate allowed and blocked; its exit status."""
+    stale = [a for a in verdict.unused_allowances if a in listed]
     for allowance in verdict.unused_allowances:
-        print(
-            f"note: --allow-destroy {allowance} matches no protected resource this plan destroys.",
-            file=sys.stderr,
-        )
+        if allowance not in stale:
+            print(
+                f"note: --allow-destroy {allowance} matches no protected resource this plan "
+                "destroys.",
+                file=sys.stderr,
+            )
     for change in verdict.allowed:
         print(f"allowed: {protection.describe(change)}")
     if verdict.blocked:
         print(
             f"error: the plan destroys {len(verdict.blocked)} protected stateful resource(s); "
-            "if that is intended, name each address or type with --allow-destroy:",
+            "if that is intended, name each address or type with --allow-destroy, or on a "
+            "line of the change's --allow-destroy-file (in CI: "
+            "terraform/environments/aws-snowplow/allow-destroy.txt):",
             file=sys.stderr,
         )
         for change in verdict.blocked:
             print(f"  {protection.describe(change)}", file=sys.stderr)
+        return EXIT_PROTECTED
+    if stale:
+        print(
+            f"error: {allow_file} allows destroying {', '.join(stale)}, which this "
+            "plan does not destroy. The file lists only what the change that adds it destroys; "
+            "remove these lines (the change after a destroy empties the file).",
+            file=sys.stderr,
+        )
         return EXIT_PROTECTED
     return EXIT_OK
 
