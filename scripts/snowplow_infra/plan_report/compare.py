@@ -15,7 +15,7 @@ marks it sensitive; a sensitive value that differs is said to differ, never show
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -119,8 +119,8 @@ def _resource_changes(changes: tuple[ResourceChange, ...]) -> dict[str, Resource
 def _keyed(
     reviewed: Mapping[str, _T],
     candidate: Mapping[str, _T],
-    compare: Any,
-    describe: Any,
+    compare: Callable[[_T, _T], Iterator[str]],
+    describe: Callable[[_T], str],
     prefix: str = "",
 ) -> Iterator[Difference]:
     for key in sorted(reviewed.keys() | candidate.keys()):
