@@ -4,6 +4,7 @@ artifacts."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 from snowplow_infra import terraform
 from snowplow_infra.paths import ENVIRONMENTS_DIR, REPO_ROOT
+from tests.test_plan_report import SHARED_PLANS
 
 CI_FILE = REPO_ROOT / ".gitlab-ci.yml"
 GITLAB_CI_LOCAL = REPO_ROOT / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -213,7 +215,11 @@ def test_plan_artifacts_hold_no_sensitive_value_in_clear(pipeline: dict[str, Any
     artifacts = plan["artifacts"]
     assert artifacts["access"] == "developer"
     assert artifacts["reports"]["terraform"] == "build/plan/gitlab-report.json"
-    assert artifacts["paths"] == ["build/plan/", "build/reports/"]
+    assert artifacts["paths"] == [
+        "build/plan/",
+        "build/reports/plan_results_junitxml.xml",
+        "build/reports/plan_results_gitlab_sast.json",
+    ]
     variables = pipeline["variables"]
     assert variables["PLAN_DIR"] == "$CI_PROJECT_DIR/build/plan"
     assert variables["PLAN_PRIVATE_DIR"] == "$CI_PROJECT_DIR/build/plan-private"
@@ -355,3 +361,54 @@ def test_terraform_refuses_a_saved_plan_when_the_state_moved(tmp_path: Path) -> 
     )
     assert stale.returncode != 0
     assert "Saved plan is stale" in stale.stderr
+
+
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov is not installed (make setup)")
+def test_the_plan_jobs_policy_reports_carry_no_planned_value(
+    pipeline: dict[str, Any], tmp_path: Path
+) -> None:
+    """checkov's JSON report copies each resource's planned values (sensitive ones included), so
+    the plan job uploads only the JUnit and SAST reports; this proves both halves."""
+    marker = "sensitive-marker-4e1f9b"
+    document = json.loads((SHARED_PLANS / "tfcompliance_test_issue_522.plan.out.json").read_text())
+    planned = document["planned_values"]["root_module"]["resources"]
+    values = [c["change"]["after"] for c in document["resource_changes"]] + [
+        r.get("values") for r in planned
+    ]
+    for value in values:
+        if (
+            value
+            and value.get("function_name") == "metrics-lambda-primary-lambda"
+            and ("environment" in value)
+        ):
+            value["environment"][0]["variables"]["EVENT_BUS_ARN"] = marker
+    plan = tmp_path / "tfplan.json"
+    plan.write_text(json.dumps(document))
+    reports = tmp_path / "reports"
+    subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "policy",
+            "POLICY_DIR=",
+            f"POLICY_PLAN={plan}",
+            f"POLICY_REPORTS={reports}",
+            f"POLICY_PLAN_ROOT={tmp_path}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert marker in (reports / "plan_results_json.json").read_text()
+    uploaded = [p for p in pipeline["plan"]["artifacts"]["paths"] if p.startswith("build/reports/")]
+    assert uploaded
+    for path in uploaded:
+        report = reports / Path(path).name
+        assert report.is_file(), f"make policy wrote no {report.name}"
+        assert marker not in report.read_text(), f"{path} carries a planned value"
