@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from snowplow_infra.plan_report.compare import differences
+from snowplow_infra.plan_report.plan import parse_plan
 from tests.conftest import cli_path
 from tests.test_plan_report import SHARED_PLANS
 
@@ -229,3 +231,61 @@ def test_an_unreadable_input_or_one_that_is_not_a_plan_exits_2(
     assert result.returncode == 2
     assert f"error: {bad}" in result.stderr
     assert message in result.stderr
+
+
+def first_plain_leaf(change: dict[str, Any]) -> str | None:
+    """A top-level attribute of ``after`` that is a known, non-sensitive string or number."""
+    after, unknown, sensitive = (
+        change.get(k) for k in ("after", "after_unknown", "after_sensitive")
+    )
+    if not isinstance(after, dict) or sensitive is True or unknown is True:
+        return None
+    for key, value in sorted(after.items()):
+        marked = (sensitive or {}).get(key) if isinstance(sensitive, dict) else False
+        unseen = (unknown or {}).get(key) if isinstance(unknown, dict) else False
+        if (
+            isinstance(value, str | int)
+            and not isinstance(value, bool)
+            and not marked
+            and not unseen
+        ):
+            return str(key)
+    return None
+
+
+def derived_pairs() -> list[tuple[Path, str, str]]:
+    """(plan, address, attribute) for every resource change of every real plan that has a plain
+    attribute to change."""
+    pairs = []
+    for path in REAL_PLANS:
+        for change in load(path).get("resource_changes") or []:
+            if change["change"]["actions"] == ["no-op"]:
+                continue
+            key = first_plain_leaf(change["change"])
+            if key is not None:
+                pairs.append((path, change["address"], key))
+    return pairs
+
+
+DERIVED = derived_pairs()
+
+
+def test_the_derived_pairs_cover_many_real_changes() -> None:
+    assert len(DERIVED) >= 60
+    assert len({path for path, _, _ in DERIVED}) >= 8
+
+
+@pytest.mark.parametrize(
+    ("path", "address", "key"), DERIVED, ids=[f"{p.stem}:{a}.{k}" for p, a, k in DERIVED]
+)
+def test_one_changed_attribute_of_any_real_change_is_found_by_address_and_attribute(
+    path: Path, address: str, key: str
+) -> None:
+    reviewed = load(path)
+    candidate = copy.deepcopy(reviewed)
+    after = entry(candidate, address)["after"]
+    after[key] = f"{after[key]}-changed" if isinstance(after[key], str) else after[key] + 1
+    found = [str(d) for d in differences(parse_plan(reviewed), parse_plan(candidate))]
+    assert found, f"{address}.{key} changed and was not found"
+    assert all(line.startswith(f"{address}: after.{key}") for line in found), found
+    assert differences(parse_plan(reviewed), parse_plan(copy.deepcopy(reviewed))) == []
