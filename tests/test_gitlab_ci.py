@@ -238,6 +238,8 @@ def test_plan_artifacts_hold_no_sensitive_value_in_clear(pipeline: dict[str, Any
 def test_the_reviewed_plan_outlives_the_wait_for_its_apply(pipeline: dict[str, Any]) -> None:
     expiry = pipeline["plan"]["artifacts"]["expire_in"]
     assert expiry == "30 days"
+    # apply plans from the build job's artifacts of its own pipeline: they must last as long.
+    assert pipeline["build"]["artifacts"]["expire_in"] == expiry
     assert "30 days" in (REPO_ROOT / "docs" / "ci.md").read_text()
 
 
