@@ -166,8 +166,13 @@ class Walker:
                 result[name] = (
                     pseudonym(value) if isinstance(value, str) else self.data(value, None)
                 )
-            elif isinstance(value, str):  # the common case, without a call to data()
-                result[key] = self._scalar(value, child)
+            elif isinstance(value, str):  # the common cases without a call
+                if not child.keep:
+                    result[key] = pseudonym(value)
+                elif type(value) is str and not child.iglu:
+                    result[key] = value
+                else:
+                    result[key] = self._scalar(value, child)
             else:
                 result[key] = self.data(value, child)
         return result
