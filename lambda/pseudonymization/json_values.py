@@ -43,6 +43,8 @@ _DECODER = json.JSONDecoder(parse_int=JsonNumber, parse_float=JsonNumber, parse_
 # allow_nan=False: a non-finite float can never be written (a kept one is hashed before).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _ENRICHED_FIELDS = frozenset(FIELD_NAMES)
+MAX_SCHEMA_MEMO_ENTRIES = 4096
+MAX_SCHEMA_MEMO_LENGTH = 256
 _NOT_INTEGER = frozenset(".eE")
 
 
@@ -70,11 +72,28 @@ def _number(text: str) -> int | float | None:
 class Walker:
     """Pseudonymized copies of parsed documents, from one allowlist and one pseudonym function."""
 
-    __slots__ = ("_allowlist", "_pseudonym")
+    __slots__ = ("_allowlist", "_pseudonym", "_schemas")
 
     def __init__(self, allowlist: Allowlist, pseudonym: Callable[[str], str]) -> None:
         self._allowlist = allowlist
         self._pseudonym = pseudonym
+        # schema string -> (whether it is an Iglu URI, the allowlist's paths for it): a stream
+        # uses a handful of schemas over and over.
+        self._schemas: dict[str, tuple[bool, PathNode | None]] = {}
+
+    def _schema(self, schema: Any) -> tuple[bool, PathNode | None]:
+        """Whether ``schema`` (any value) is an Iglu URI, and the allowlist's paths for it."""
+        if not isinstance(schema, str):
+            return False, None
+        known = self._schemas.get(schema)
+        if known is None:
+            valid = is_iglu_uri(schema)
+            known = valid, self._allowlist.entity_paths(schema) if valid else None
+            if len(schema) <= MAX_SCHEMA_MEMO_LENGTH:
+                if len(self._schemas) >= MAX_SCHEMA_MEMO_ENTRIES:
+                    self._schemas.clear()
+                self._schemas[schema] = known
+        return known
 
     def contexts(self, document: Any) -> Any:
         """A ``contexts``/``derived_contexts`` field: a wrapper entity holding an array of them."""
@@ -95,8 +114,7 @@ class Walker:
         result = {}
         for key, value in document.items():
             if key == "schema":
-                valid = isinstance(value, str) and is_iglu_uri(value)
-                result[key] = value if valid else self.data(value, None)
+                result[key] = value if self._schema(value)[0] else self.data(value, None)
             elif key == "data":
                 result[key] = inner(value)
             else:
@@ -107,12 +125,7 @@ class Walker:
         """A value at an entity position: a bad row, or an entity inside a wrapper."""
         if not isinstance(value, dict):
             return self.data(value, None)
-        schema = value.get("schema")
-        node = None
-        valid = False
-        if isinstance(schema, str) and is_iglu_uri(schema):
-            valid = True
-            node = self._allowlist.entity_paths(schema)
+        valid, node = self._schema(value.get("schema"))
         result = {}
         for key, item in value.items():
             if key == "schema":
