@@ -118,3 +118,18 @@ def test_the_gitlab_standard_context_as_gitlab_builds_it() -> None:
     assert set(kept) == {
         "environment", "source", "plan", "realm", "extra", "is_gitlab_team_member",
     }, "the kept values, an empty extra and a null"  # fmt: skip
+
+
+def test_every_bad_row_type_and_version_has_its_own_allowlist_entry() -> None:
+    """Every schema of iglu-central's badrows vendor, whatever its version, has a block naming
+    its type, besides the block that every bad row shares."""
+    allowlist = load_allowlist()
+    for entry in SOURCES["bad_rows"]:
+        if entry["repo"] != "snowplow/iglu-central":
+            continue
+        kind, _, version = entry["path"].split("/")[-3:]
+        uri = f"iglu:com.snowplowanalytics.snowplow.badrows/{kind}/jsonschema/{version}"
+        own = [
+            rule for rule in allowlist.entities if rule.pattern.name and rule.pattern.matches(uri)
+        ]
+        assert own, f"no allowlist block for {kind} {version}"
