@@ -32,7 +32,7 @@ def test_doctor_fails_with_a_fix_when_terraform_is_missing(tmp_path: Path) -> No
     result = run_doctor(env)
     assert result.returncode == 1
     line = next(x for x in result.stdout.splitlines() if x.split()[1] == "terraform:")
-    assert re.match(r"MISSING +terraform: not found on PATH\. Fix: install Terraform >= 1\.5", line)
+    assert re.match(r"MISSING +terraform: not found on PATH\. Fix: install Terraform >= 1\.7", line)
     assert "1 required item(s) missing: terraform." in result.stdout
 
 

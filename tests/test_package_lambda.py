@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import os
 import stat
 import subprocess
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from snowplow_infra import package_lambda, pipeline, terraform
-from snowplow_infra.package_lambda import PackagingError, Target, package
+from snowplow_infra import package_lambda, terraform
+from snowplow_infra.package_lambda import PackagingError, package
 from snowplow_infra.paths import LAMBDA_SOURCE_DIR
 from tests.conftest import cli_path
 
@@ -38,7 +37,6 @@ LEFT_OUT = (
     "test_rules.py",
     "rules_test.py",
     "conftest.py",
-    "requirements.txt",
     ".handler.py.swp",
     "handler.py~",
     "#handler.py#",
@@ -64,9 +62,7 @@ def make_source(root: Path, *, umask: int, mtime: int) -> Path:
         for name in LEFT_OUT:
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(
-                b"# only requirements comments\n" if name == "requirements.txt" else b"x"
-            )
+            path.write_bytes(b"x")
     finally:
         os.umask(previous)
     for path in [root, *root.rglob("*")]:
@@ -234,77 +230,12 @@ def test_a_missing_source_folder_is_an_error(tmp_path: Path) -> None:
 # --- requirements.txt -------------------------------------------------------------------------
 
 
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"sha256={digest}"
-
-
-def build_wheel(folder: Path) -> Path:
-    """A pure-Python wheel, tinypkg 1.0, with a module and a console script; made offline."""
-    files = {
-        "tinypkg/__init__.py": b"VALUE = 42\n",
-        "tinypkg-1.0.data/scripts/tiny": b"#!python\nprint('tiny')\n",
-        "tinypkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
-        "tinypkg-1.0.dist-info/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files.items())
-    files["tinypkg-1.0.dist-info/RECORD"] = (record + "tinypkg-1.0.dist-info/RECORD,,\n").encode()
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / "tinypkg-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as bundle:
-        for name, data in files.items():
-            bundle.writestr(name, data)
-    return wheel
-
-
-@pytest.fixture
-def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pip finds packages only in a local folder holding the test wheel: no network."""
-    wheels = build_wheel(tmp_path / "wheels").parent
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    return wheels
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("offline_index")
-def test_requirements_are_installed_for_the_lambda_platform_reproducibly(tmp_path: Path) -> None:
-    target = Target("python3.12", "x86_64")
-    builds = []
-    for name, umask in (("one", 0o077), ("two", 0o002)):
-        source = make_source(tmp_path / name / "src", umask=umask, mtime=1_600_000_000)
-        (source / "requirements.txt").write_text("# runtime dependencies\ntinypkg==1.0\n")
-        builds.append(package(source, tmp_path / name / "lambda.zip", target))
-    first, second = (b.zip_path.read_bytes() for b in builds)
-    assert first == second
-    with zipfile.ZipFile(io.BytesIO(first)) as bundle:
-        names = bundle.namelist()
-    assert "tinypkg/__init__.py" in names
-    assert "tinypkg-1.0.dist-info/METADATA" in names
-    assert set(KEPT) <= set(names)
-    assert not [n for n in names if n.startswith("bin/") or n.endswith(".pyc")]
-    assert "requirements.txt" not in names
-    imported = run_from_zip(builds[0].zip_path, "import tinypkg; print(tinypkg.VALUE)")
-    assert imported.stdout == "42\n", imported.stderr
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("offline_index")
-def test_a_requirement_pip_cannot_find_fails_naming_the_file(tmp_path: Path) -> None:
+def test_a_requirements_file_is_refused_not_installed_nor_left_out(tmp_path: Path) -> None:
     source = make_source(tmp_path / "src", umask=0o022, mtime=1_600_000_000)
-    (source / "requirements.txt").write_text("no-such-package-anywhere==9.9\n")
-    with pytest.raises(PackagingError, match=r"requirements\.txt for python3\.12 on arm64 failed"):
-        package(source, tmp_path / "lambda.zip", Target("python3.12", "arm64"))
+    (source / "requirements.txt").write_text("tinypkg==1.0\n")
+    with pytest.raises(PackagingError, match=r"requirements\.txt: the Lambda has no dependencies"):
+        package(source, tmp_path / "lambda.zip")
     assert not (tmp_path / "lambda.zip").exists()
-
-
-def test_the_pip_target_comes_from_pipeline_yaml() -> None:
-    target = Target.of(pipeline.load())
-    assert target.pip_platform.startswith("manylinux2014_")
-    assert target.python_version == target.runtime.removeprefix("python")
 
 
 # --- the real Lambda folder -------------------------------------------------------------------

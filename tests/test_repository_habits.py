@@ -1,14 +1,19 @@
 """The repository's own conventions stay true: the licence file is the one pyproject declares,
-CODEOWNERS names paths that exist, and the pre-commit hooks run only local tools."""
+CODEOWNERS names paths that exist, the pre-commit hooks run only local tools, every Terraform root
+and module asks for the same Terraform version as the tooling, and the Snowplow licence is linked
+at one version."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import tomllib
 
 import yaml
 
-from snowplow_infra.paths import REPO_ROOT
+from snowplow_infra import terraform
+from snowplow_infra.paths import REPO_ROOT, TERRAFORM_DIR
 
 CODEOWNERS = REPO_ROOT / ".gitlab" / "CODEOWNERS"
 PRE_COMMIT_CONFIG = REPO_ROOT / ".pre-commit-config.yaml"
@@ -62,3 +67,31 @@ def test_make_lint_runs_the_pre_commit_hooks() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
     assert "pre-commit run --all-files" in lint
+
+
+def test_every_terraform_root_and_module_requires_the_tooling_s_minimum_version() -> None:
+    wanted = ".".join(map(str, terraform.MIN_VERSION[:2]))
+    files = sorted(TERRAFORM_DIR.glob("**/versions.tf"))
+    files = [path for path in files if ".terraform" not in path.parts]
+    assert files
+    for path in files:
+        found = re.findall(r'required_version\s*=\s*"([^"]*)"', path.read_text())
+        assert found == [f">= {wanted}"], f"{path}: required_version is {found}"
+
+
+def test_the_snowplow_licence_is_linked_at_one_version() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    versions: dict[str, set[str]] = {}
+    for name in filter(None, tracked):
+        path = REPO_ROOT / name
+        if name.startswith("tests/fixtures/") or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for version in re.findall(r"docs\.snowplow\.io/limited-use-license-([0-9.]*[0-9])", text):
+            versions.setdefault(version, set()).add(name)
+    assert len(versions) == 1, f"the Snowplow licence is linked at several versions: {versions}"

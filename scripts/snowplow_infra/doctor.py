@@ -165,7 +165,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "doctor",
         help="check this machine for everything the project needs, with a fix for each gap",
         description=(
-            "Check Python, terraform (>= 1.5), whether the hashicorp/aws provider can be installed "
+            f"Check Python, terraform (>= {'.'.join(map(str, terraform.MIN_VERSION[:2]))}), "
+            "whether the hashicorp/aws provider can be installed "
             "(plugin directory or registry), moto and checkov. Prints one line per item with a fix "
             "for anything missing; exits 1 if something required is missing."
         ),

@@ -1,13 +1,14 @@
 """``snowplow-infra package-lambda``: the pseudonymization Lambda as a reproducible zip.
 
-The zip holds the files of ``lambda/pseudonymization/`` at its root, plus the wheels of a
-``requirements.txt`` in that folder installed for the Lambda's runtime and architecture. Its bytes
-depend only on the file names, contents and executable bits:
+The zip holds the files of ``lambda/pseudonymization/`` at its root and nothing else: the
+function uses the standard library and the runtime's own boto3, so there are no dependencies to
+install, and a ``requirements.txt`` in the folder is refused rather than silently left out. Its
+bytes depend only on the file names, contents and executable bits:
 
 * entries sorted by name, folders included, each dated 1980-01-01 00:00 (the zip epoch);
 * permissions 0644 for files, 0755 for executables and folders, Unix as the creating system;
 * deflate at level 9 (the bytes of a level are zlib's: the same zlib gives the same zip);
-* no ``__pycache__``, ``.pyc``, tests, hidden or editor files, no ``requirements.txt`` itself.
+* no ``__pycache__``, ``.pyc``, tests, hidden or editor files.
 
 Before it builds anything, it validates the allowlist with the Lambda's own code: when the source
 holds ``allowlist.py``, a fresh interpreter imports it from the source and loads the allowlist
@@ -67,17 +68,7 @@ EXCLUDED_FILES = (
     "test_*.py",
     "*_test.py",
     "conftest.py",
-    REQUIREMENTS_FILE,
 )
-# Dropped from installed requirements: bytecode, and console scripts whose shebang names the
-# building machine's Python (Lambda never runs them).
-EXCLUDED_DEPENDENCY_FOLDERS = ("__pycache__", "bin")
-EXCLUDED_DEPENDENCY_FILES = ("*.pyc", "*.pyo")
-# pip platform tag of each Lambda architecture.
-PIP_PLATFORMS: Mapping[str, str] = {
-    "x86_64": "manylinux2014_x86_64",
-    "arm64": "manylinux2014_aarch64",
-}
 
 
 #: The Lambda module whose load_allowlist() validates allowlist.toml at start-up.
@@ -121,26 +112,6 @@ def validate_allowlist(source: Path) -> None:
 
 
 @dataclass(frozen=True)
-class Target:
-    """What installed requirements must run on: e.g. python3.12 on x86_64."""
-
-    runtime: str
-    architecture: str
-
-    @property
-    def python_version(self) -> str:
-        return self.runtime.removeprefix("python")
-
-    @property
-    def pip_platform(self) -> str:
-        return PIP_PLATFORMS[self.architecture]
-
-    @classmethod
-    def of(cls, values: pipeline.Pipeline) -> Target:
-        return cls(values.pseudonymization.runtime, values.pseudonymization.architecture)
-
-
-@dataclass(frozen=True)
 class Package:
     zip_path: Path
     hash_path: Path
@@ -180,45 +151,6 @@ def collect(
             if path.is_file():
                 found[path.relative_to(root).as_posix()] = path
     return found
-
-
-def _requirements(source: Path) -> Path | None:
-    """The source's requirements.txt when it names at least one requirement."""
-    path = source / REQUIREMENTS_FILE
-    if not path.is_file():
-        return None
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return path if any(line.split("#", 1)[0].strip() for line in lines) else None
-
-
-def install_requirements(requirements: Path, target: Target, destination: Path) -> None:
-    """pip-install wheels for the Lambda platform into ``destination`` (binary wheels only)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--target",
-        str(destination),
-        "--platform",
-        target.pip_platform,
-        "--implementation",
-        "cp",
-        "--python-version",
-        target.python_version,
-        "--only-binary=:all:",
-        "--requirement",
-        str(requirements),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PackagingError(
-            f"installing {requirements} for {target.runtime} on {target.architecture} failed "
-            f"(pip exit {result.returncode}):\n{result.stderr.strip()}"
-        )
 
 
 def _zip_info(name: str, *, folder: bool, executable: bool = False) -> zipfile.ZipInfo:
@@ -273,40 +205,26 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def package(source: Path, output: Path, target: Target | None = None) -> Package:
-    """Build ``output`` (and ``output`` + .base64sha256) from ``source``.
-
-    ``target`` is required only when the source has a requirements.txt to install.
-    """
+def package(source: Path, output: Path) -> Package:
+    """Build ``output`` (and ``output`` + .base64sha256) from ``source``."""
     if not source.is_dir():
         raise PackagingError(f"the Lambda source folder {source} does not exist.")
+    requirements = source / REQUIREMENTS_FILE
+    if requirements.exists():
+        raise PackagingError(
+            f"{requirements}: the Lambda has no dependencies to install (it uses the standard "
+            "library and the runtime's boto3), and package-lambda installs none; vendor a "
+            "pure-Python module into the folder instead, or remove the file "
+            "(docs/build-artifacts.md)."
+        )
     validate_allowlist(source)
     files = collect(source)
-    requirements = _requirements(source)
-    with tempfile.TemporaryDirectory(prefix="lambda-requirements-") as scratch:
-        if requirements is not None:
-            if target is None:
-                raise PackagingError(f"{requirements} needs a runtime and architecture to install.")
-            install_requirements(requirements, target, Path(scratch))
-            installed = collect(
-                Path(scratch),
-                EXCLUDED_DEPENDENCY_FOLDERS,
-                EXCLUDED_DEPENDENCY_FILES,
-                skip_hidden=False,
-            )
-            clashes = sorted(set(installed) & set(files))
-            if clashes:
-                raise PackagingError(
-                    f"{requirements} installs {clashes[0]}, which {source} also holds; "
-                    "rename one of them."
-                )
-            files |= installed
-        if not files:
-            raise PackagingError(
-                f"{source} holds no file to package (after excluding tests, caches, hidden and "
-                "editor files)."
-            )
-        data = archive(files)
+    if not files:
+        raise PackagingError(
+            f"{source} holds no file to package (after excluding tests, caches, hidden and "
+            "editor files)."
+        )
+    data = archive(files)
     digest = base64sha256(data)
     hash_path = output.with_name(output.name + HASH_SUFFIX)
     if not (output.is_file() and output.read_bytes() == data):
@@ -322,13 +240,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "package-lambda",
         help="build the pseudonymization Lambda zip, byte-for-byte reproducibly",
         description=(
-            "Zip lambda/pseudonymization/ (plus its requirements.txt, installed as wheels for the "
-            "Lambda runtime and architecture in pipeline.yaml) into "
-            "build/lambda/pseudonymization.zip with sorted entries, 1980-01-01 timestamps, "
-            "0644/0755 permissions and a fixed compression level, leaving out caches, tests, "
-            "hidden and editor files. Writes pseudonymization.zip.base64sha256 beside it (what "
-            "Terraform's filebase64sha256() returns) and prints that hash. Unchanged sources give "
-            "the identical file, which is then left untouched."
+            "Zip lambda/pseudonymization/ into build/lambda/pseudonymization.zip with sorted "
+            "entries, 1980-01-01 timestamps, 0644/0755 permissions and a fixed compression "
+            "level, leaving out caches, tests, hidden and editor files. Writes "
+            "pseudonymization.zip.base64sha256 beside it (what Terraform's filebase64sha256() "
+            "returns) and prints that hash. Unchanged sources give the identical file, which is "
+            "then left untouched."
         ),
         epilog="See docs/build-artifacts.md for what is excluded and why the bytes are stable.",
     )
@@ -338,21 +255,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--output", type=Path, default=ZIP_PATH, metavar="ZIP", help="the zip to write"
     )
-    parser.add_argument(
-        "--env",
-        default=pipeline.DEFAULT_ENVIRONMENT,
-        metavar="ENV",
-        help="whose pipeline.yaml gives the runtime and architecture for requirements.txt "
-        f"(default: {pipeline.DEFAULT_ENVIRONMENT})",
-    )
     parser.set_defaults(handler=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        target = Target.of(pipeline.load(args.env)) if _requirements(args.source) else None
-        built = package(args.source, args.output, target)
-    except (PackagingError, pipeline.PipelineError, FileNotFoundError) as error:
+        built = package(args.source, args.output)
+    except (PackagingError, FileNotFoundError) as error:
         print(f"package-lambda: {error}", file=sys.stderr)
         return 1
     state = "written" if built.changed else "unchanged"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from snowplow_infra.paths import BUILD_DIR
 
-MIN_VERSION = (1, 5, 0)
+MIN_VERSION = (1, 7, 0)  # terraform test with mock_provider (the module tests) needs 1.7
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
 PLUGIN_DIR_VARIABLE = "TF_PLUGIN_DIR"
 CLI_CONFIG_PATH = BUILD_DIR / "terraform" / "cli.tfrc"
