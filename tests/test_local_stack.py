@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from snowplow_infra import sample_events
+from snowplow_infra import sample_events, terraform
 from snowplow_infra.cli import build_parser, main
 from snowplow_infra.local import buckets, firehose, lifecycle, seed, server, summary
 from snowplow_infra.local.lambda_runtime import (
@@ -27,6 +27,7 @@ from snowplow_infra.local.lambda_runtime import (
     LambdaRuntimeError,
     LocalFunction,
 )
+from snowplow_infra.local.stack import Stack
 from snowplow_infra.package_lambda import base64sha256, package
 from snowplow_infra.paths import LAMBDA_SOURCE_DIR
 
@@ -240,6 +241,51 @@ def test_down_after_the_emulator_died_discards_the_stale_state(
     assert main(["local", "down", "--work-dir", str(tmp_path)]) == 0
     assert "discarding the stale local Terraform state" in capsys.readouterr().out
     assert not run.stack.state_path.exists() and not run.leftovers()
+
+
+def _stack_with_resources(monkeypatch: pytest.MonkeyPatch, destroys: list[bool]) -> list[int]:
+    """A stack whose state holds resources until a destroy succeeds; each destroy fails or
+    succeeds as ``destroys`` says, in order. Returns the list the destroys are counted in."""
+    state = {"resources": True}
+    calls: list[int] = []
+
+    def destroy(_self: Stack, _server: server.Server, _var_file: Path, *, capture: bool) -> None:
+        calls.append(1)
+        if not destroys[len(calls) - 1]:
+            raise terraform.TerraformError("`terraform destroy` of aws-snowplow failed (exit 1).")
+        state["resources"] = False
+
+    monkeypatch.setattr(Stack, "has_state", lambda _self: state["resources"])
+    monkeypatch.setattr(Stack, "outputs", lambda _self, _server: {"bucket_names": {}})
+    monkeypatch.setattr(Stack, "resource_count", lambda _self: 3)
+    monkeypatch.setattr(Stack, "destroy", destroy)
+    return calls
+
+
+def test_down_runs_destroy_once_more_after_a_failure(
+    running: server.Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls = _stack_with_resources(monkeypatch, [False, True])
+    lifecycle.tear_down(lifecycle.LocalRun("aws-snowplow", tmp_path / "work", REGION, quiet=True))
+    out = capsys.readouterr().out
+    assert len(calls) == 2
+    assert "failed (exit 1). Running terraform destroy once more" in out
+    assert "destroyed in" in out
+    assert server.find(tmp_path / "work") is None
+
+
+def test_down_fails_when_destroy_fails_twice(
+    running: server.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _stack_with_resources(monkeypatch, [False, False])
+    run = lifecycle.LocalRun("aws-snowplow", tmp_path / "work", REGION, quiet=True)
+    with pytest.raises(terraform.TerraformError, match="destroy` of aws-snowplow failed"):
+        lifecycle.tear_down(run)
+    assert len(calls) == 2
+    assert server.find(tmp_path / "work") is None  # the emulator is stopped all the same
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snowplow_infra import doctor, pipeline
+from snowplow_infra import doctor, pipeline, terraform
 from snowplow_infra.local import buckets, flow, seed, server
 from snowplow_infra.local.report import REPORT_FILE_NAME, plural, say
 from snowplow_infra.local.stack import Stack
@@ -171,6 +171,20 @@ def bring_up(run: LocalRun) -> tuple[server.Server, dict[str, Any]]:
     return running, outputs
 
 
+def _destroy(run: LocalRun, running: server.Server) -> None:
+    """``terraform destroy``, and once more if it fails. moto answers a delete of something
+    already deleted with error codes the provider does not take for "already gone" (a launch
+    template: InvalidLaunchTemplateName.NotFoundException, not InvalidLaunchTemplateId.NotFound),
+    so a request the provider repeats because the emulator answered slowly fails the destroy.
+    The second destroy refreshes, finds it gone and goes on; a real failure fails it again."""
+    try:
+        run.stack.destroy(running, run.var_file, capture=run.quiet)
+    except terraform.TerraformError as error:
+        first_line = str(error).splitlines()[0]
+        say(f"{first_line} Running terraform destroy once more (docs/local-demo.md, moto's limits)")
+        run.stack.destroy(running, run.var_file, capture=run.quiet)
+
+
 def tear_down(run: LocalRun) -> None:
     """Destroy the stack and stop the emulator; forget the local state even when destroy fails.
     Says what it did in a few lines; terraform's own output only when the run is not quiet."""
@@ -195,7 +209,7 @@ def tear_down(run: LocalRun) -> None:
             logged = _terraform_log(run, "destroy.log")
             say(f"terraform destroy of {run.environment}: {plural(resources, 'resource')}{logged}")
             started = time.monotonic()
-            run.stack.destroy(running, run.var_file, capture=run.quiet)
+            _destroy(run, running)
             if run.stack.has_state():
                 raise LocalError(
                     "terraform destroy finished, but the state still recorded resources: the "
