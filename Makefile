@@ -16,8 +16,8 @@ help: ## List the targets
 
 # Each target installs only what it uses: the project's .venv for everything; .venv-checkov
 # (checkov cannot share .venv) for policy and the policy tests; node_modules (gitlab-ci-local, for
-# the CI-definition tests and ci-local, installed when npm is available; its re2 dependency
-# compiles from C++ for minutes on a first install) for pytest and ci-local. So a fresh clone's
+# the CI-definition tests and ci-local, installed when npm is available; its re2 dependency is
+# tools/re2-as-regexp, so npm compiles nothing) for pytest and ci-local. So a fresh clone's
 # `make demo` builds .venv alone.
 NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.installed)
 
@@ -38,7 +38,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	@touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json $(wildcard tools/re2-as-regexp/*)
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
