@@ -68,7 +68,7 @@ pytest: venv $(CHECKOV_VENV)/.installed $(NODE_TOOLS) ## The Python test suite
 terraform-check: venv ## terraform fmt -check, validate and test for every module and environment
 	$(CLI) check-terraform
 
-# --- policy (issue 8): the one way the project runs checkov. docs/plan-review.md explains it. ---
+# --- policy: the one way the project runs checkov. docs/plan-review.md explains it. ---
 # checkov's built-in checks plus the custom checks in policies/, on the Terraform files
 # (POLICY_DIR) and, when it exists, on the environment's plan JSON (POLICY_PLAN, which `make plan`
 # writes; policy does not depend on plan because planning needs the local emulator). Two runs,
@@ -134,7 +134,7 @@ BASELINE ?=
 plan-baseline: lambda configs ## Plan the working tree against aws-snowplow applied at BASELINE (default: merge base) in the emulator; review in build/plan/
 	$(CLI) plan --env aws-snowplow --quiet --baseline $(BASELINE)
 
-# --- local demo (issue 9): docs/local-demo.md. The stack and the emulator stay up between the two.
+# --- local demo: docs/local-demo.md. The stack and the emulator stay up between the two.
 .PHONY: demo down
 demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary
 	$(CLI) local demo --env aws-snowplow

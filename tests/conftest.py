@@ -26,7 +26,7 @@ def cli_path() -> Path:
     return VENV_BIN / "snowplow-infra"
 
 
-# --- the aws-snowplow plan (issue 5): planned once per session, shared by every test reading it ---
+# --- the aws-snowplow plan: planned once per session, shared by every test reading it ---
 
 
 @pytest.fixture(scope="session")

@@ -548,7 +548,7 @@ PRIORITY_SUFFIX = re.compile(r"_(P[123])$")
 # Alarms that watch one series on purpose: an escalation, each rung with its own priority and
 # threshold. Any other pair of alarms on one series raises two alarms for one failure.
 ESCALATIONS = [["snowplow-enrichment-lagging_P2", "snowplow-enrichment-stalled_P1"]]
-# What issue 5 requires of each pseudonymization function, alarmed by its own module.
+# What each pseudonymization function must have, alarmed by its own module.
 LAMBDA_ALARM_METRICS = ("Errors", "Throttles", "Duration")
 
 
@@ -601,7 +601,7 @@ def test_no_failure_raises_two_alarms(
         assert len({PRIORITY_SUFFIX.search(name)[1] for name in rungs}) == len(rungs)  # type: ignore[index]
         assert len({alarms[name]["threshold"] for name in rungs}) == len(rungs)
 
-    # Issue 5: every function has exactly one Errors, one Throttles and one Duration alarm.
+    # Every function has exactly one Errors, one Throttles and one Duration alarm.
     for function in values.pseudonymization.functions.values():
         for metric_name in LAMBDA_ALARM_METRICS:
             watching = [

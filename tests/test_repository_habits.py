@@ -1,7 +1,8 @@
 """The repository's own conventions stay true: the licence file is the one pyproject declares,
 CODEOWNERS names paths that exist, the pre-commit hooks run only local tools, every Terraform root
 and module asks for the same Terraform version as the tooling, and the Snowplow licence is linked
-at one version."""
+at one version, and no file points at this project's issue tracker (the word "issue" and a
+number): code and docs say why, not which ticket asked."""
 
 from __future__ import annotations
 
@@ -95,3 +96,29 @@ def test_the_snowplow_licence_is_linked_at_one_version() -> None:
         for version in re.findall(r"docs\.snowplow\.io/limited-use-license-([0-9.]*[0-9])", text):
             versions.setdefault(version, set()).add(name)
     assert len(versions) == 1, f"the Snowplow licence is linked at several versions: {versions}"
+
+
+# The word "issue" or "issues", then a number (with or without "#"): a ticket of this project's
+# tracker.
+_TRACKER_REFERENCE = re.compile(r"\bissues? #?\d+", re.IGNORECASE)
+# Issues of other projects may be cited, with the project named on the same line.
+_OTHER_PROJECT = re.compile(r"terraform-provider-\w+ issue|github\.com/|gitlab\.com/\S+/-/issues")
+
+
+def test_no_file_refers_to_this_projects_issue_tracker() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    found = []
+    for name in filter(None, tracked):
+        path = REPO_ROOT / name
+        if name.startswith("tests/fixtures/") or name == "package-lock.json" or not path.is_file():
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if _TRACKER_REFERENCE.search(line) and not _OTHER_PROJECT.search(line):
+                found.append(f"{name}:{number}: {line.strip()[:80]}")
+    assert not found, "tracker references (say why instead):\n" + "\n".join(found)

@@ -1,4 +1,4 @@
-# Compute (issue 6): the collector fleet behind its HTTPS load balancer, and the enricher fleet with
+# Compute: the collector fleet behind its HTTPS load balancer, and the enricher fleet with
 # its KCL lease table. Names, images and the licence acceptance come from pipeline.yaml
 # (local.pipeline), the app configs from the build (`make configs`); decisions are in the modules'
 # READMEs (terraform/modules/collector, terraform/modules/enricher, and the EC2 fleet both run on,

@@ -1,4 +1,4 @@
-# The data path (issue 5): KMS keys, Kinesis streams, S3 buckets, the pseudonymization Lambda and
+# The data path: KMS keys, Kinesis streams, S3 buckets, the pseudonymization Lambda and
 # the Firehose delivery streams that carry events from the enriched and bad streams to S3.
 # Names come from pipeline.yaml (local.pipeline); decisions are in docs/data-path.md.
 
