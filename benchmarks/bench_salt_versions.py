@@ -78,7 +78,8 @@ def run_batch(records: list[dict[str, Any]], versions: SaltVersions, window_ms: 
         raise RuntimeError("The benchmark batch outgrew the response cap.")
     links = 0
     if window_ms and not versions.always:
-        collected = salt_links.collect(records, versions, window_ms, pseudonymizers)
+        ok = [output["result"] == "Ok" for output in batch.records]
+        collected = salt_links.collect(records, versions, window_ms, pseudonymizers, ok)
         documents = collected.documents([version.id for version in versions.versions])
         links = sum(body.count(b"\n") for body in documents.values())
     return links

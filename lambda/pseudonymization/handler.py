@@ -24,7 +24,7 @@ from bad_rows import bad_rows_transform
 from emf import emf_line
 from enriched import enriched_transform
 from errors import ResponseTooLargeError
-from firehose import MAX_RESPONSE_BYTES, BatchResult, Transformed
+from firehose import MAX_RESPONSE_BYTES, OK, BatchResult, Transformed
 from pseudonym import Pseudonymizer
 from salt import SaltCache
 from salt_batch import choose_versions, transform_versioned
@@ -65,7 +65,8 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dic
     )
     values = sum(pseudonymizer.count for pseudonymizer in pseudonymizers) - values_before
     if batch.complete:
-        _write_links(settings, context, records, versions, pseudonymizers)
+        ok = [output["result"] == OK for output in batch.records]
+        _write_links(settings, context, records, versions, pseudonymizers, ok=ok)
     _log_metrics(
         settings,
         context,
@@ -123,12 +124,15 @@ def _write_links(
     records: list[Mapping[str, Any]],
     versions: SaltVersions,
     pseudonymizers: list[Pseudonymizer],
+    *,
+    ok: list[bool],
 ) -> None:
-    """Link records for the enriched events that arrived near an activation (salt_links)."""
+    """Link records for the enriched events delivered Ok that arrived near an activation
+    (salt_links)."""
     window_ms = int(settings.link_window_seconds * 1000)
     if not settings.links_bucket or settings.record_format != "enriched" or versions.always:
         return
-    links = salt_links.collect(records, versions, window_ms, pseudonymizers)
+    links = salt_links.collect(records, versions, window_ms, pseudonymizers, ok)
     if len(links):
         name = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
         documents = links.documents([version.id for version in versions.versions])

@@ -72,14 +72,18 @@ def collect(
     versions: SaltVersions,
     window_ms: int,
     pseudonymizers: Sequence[Callable[[str], str]],
+    ok: Sequence[bool],
 ) -> Links:
     """The links of the records of a batch that arrived within the window of an activation.
 
-    Records whose data does not decode are skipped (they go back as ProcessingFailed).
+    Only records returned ``Ok`` (``ok[i]``) are linked: a ProcessingFailed one is stored raw
+    under the error prefix, and gets its links when it is replayed.
     """
     links = Links()
     windows = LinkWindows(versions, window_ms)
-    for number, record in enumerate(records, start=1):
+    for number, (record, delivered) in enumerate(zip(records, ok, strict=True), start=1):
+        if not delivered:
+            continue
         pairs = windows.pairs_at(arrival_ms(record, number))
         if not pairs:
             continue

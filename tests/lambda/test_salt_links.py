@@ -143,6 +143,18 @@ def test_records_within_the_window_are_linked_exactly(
     assert reference_pseudonym("user-3", SALT_1.encode()) in outputs[3]
 
 
+def test_a_record_that_fails_gets_no_links(linking: ModuleType, aws: Any, s3: Any) -> None:
+    """One good and one broken line: ProcessingFailed, stored raw; linked when replayed."""
+    aws.create_secret(Name=SECRET_NAME, SecretString=secret(ARRIVAL_MS))
+    mixed = event(0) + b"\n" + b"too\tfew\tfields"
+    response = linking.lambda_handler(sample_events.firehose_event([mixed, event(1)]), None)
+    assert [r["result"] for r in response["records"]] == ["ProcessingFailed", "Ok"]
+    (links,) = link_objects(s3).values()
+    assert links == sorted(
+        expected_links(1), key=lambda link: (link["field"], link["from_pseudonym"])
+    )
+
+
 def test_no_links_outside_the_window_nor_for_bad_rows_nor_without_a_bucket(
     linking: ModuleType, aws: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
