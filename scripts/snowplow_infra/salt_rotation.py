@@ -117,6 +117,14 @@ def rotated(
             f"({latest.id!r}, active from {module.format_ms(latest.active_from_ms)}): a new "
             "version must be the newest one."
         )
+    return with_new_version(secret, secret_id, at, version_id=version_id)
+
+
+def with_new_version(
+    secret: str, secret_id: str, at: datetime.datetime, *, version_id: str | None = None
+) -> tuple[str, str]:
+    """The document with a new random version active from ``at`` (no timing rule: ``rotated``
+    applies it; the local demo, whose functions have not read the secret yet, needs none)."""
     items = _document(secret)
     new_id = version_id or next_id([item["id"] for item in items])
     items.append(

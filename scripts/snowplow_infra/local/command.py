@@ -107,6 +107,7 @@ def _demo(run: LocalRun, args: argparse.Namespace) -> None:
         events=args.events,
         seed=args.seed,
         progress=lambda message: report.say(f"  {message}"),
+        rotate=args.rotate,
     )
     report_path = report.write(run.work_dir, result, events=args.events, seed=args.seed)
     report.print_summary(result, running.endpoint)
@@ -208,5 +209,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                 default=0,
                 metavar="N",
                 help="seed of the generated events, users and bad rows (default: %(default)s)",
+            )
+            sub.add_argument(
+                "--rotate",
+                action="store_true",
+                help="rotate the salt inside the run: half the records before a new salt version "
+                "activates, half after; the summary shows both sides, each object's version and "
+                "the link records (docs/salt-rotation.md)",
             )
         sub.set_defaults(handler=_guarded(action), quiet=quiet)

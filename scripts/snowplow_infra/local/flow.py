@@ -28,7 +28,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from snowplow_infra.local import feed, firehose
+from snowplow_infra import salt_rotation
+from snowplow_infra.local import feed, firehose, rotation
 from snowplow_infra.local.lambda_runtime import FunctionConfiguration, LocalFunction
 from snowplow_infra.local.server import Server
 from snowplow_infra.package_lambda import ZIP_PATH
@@ -53,10 +54,13 @@ class Report:
     # (pseudonymized) objects still contain: 0 unless pseudonymization failed.
     planted: int
     planted_found: int
+    # The salt rotation inside the run (``--rotate``), or None.
+    rotation: rotation.Outcome | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Counts, object keys and the generator's inputs; no event data and no salt."""
         return {
+            "rotation": self.rotation.to_json() if self.rotation else None,
             "events_start": self.start.isoformat(),
             "fed": {role: len(records) for role, records in self.fed.items()},
             "planted": self.planted,
@@ -157,9 +161,15 @@ def run(
     seed: int,
     progress: Callable[[str], None],
     package: Path = ZIP_PATH,
+    rotate: bool = False,
 ) -> Report:
-    """Salt, feed and deliver once; return the report."""
-    salt, generated = salt_for(server, region, outputs["pseudonymization"]["salt_secret_arn"])
+    """Salt, feed (around a salt rotation with ``rotate``) and deliver once; return the report."""
+    secret_id = outputs["pseudonymization"]["salt_secret_arn"]
+    secret, generated = salt_for(server, region, secret_id)
+    # The version in use now: what the records fed before any rotation are pseudonymized with.
+    versions = salt_rotation.parse(secret.decode("utf-8"), secret_id)
+    now_ms = int(datetime.datetime.now(datetime.UTC).timestamp() * 1000)
+    salt = versions.versions[versions.index_at(now_ms)].salt
     progress(
         "generated a salt and stored it in the salt secret (not shown, not written to disk)"
         if generated
@@ -169,9 +179,19 @@ def run(
     start = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - EVENTS_LEAD
     fed = feed.records(events, seed=seed, start=start)
     kinesis = server.client("kinesis", region)
+    switch = None
+    if rotate:
+        switch = rotation.put_around_a_switch(
+            kinesis,
+            server.client("secretsmanager", region),
+            secret_id,
+            {role: (outputs["stream_names"][role], records) for role, records in fed.items()},
+            progress,
+        )
     for role, records in fed.items():
         stream_name = outputs["stream_names"][role]
-        feed.put(kinesis, stream_name, records)
+        if switch is None:
+            feed.put(kinesis, stream_name, records)
         malformed = sum(record.malformed for record in records)
         progress(f"put {len(records)} records on {stream_name} ({malformed} malformed)")
 
@@ -225,6 +245,19 @@ def run(
             )
         logs = tuple(function.log_path for function in functions.values())
         errors = sum(function.errors for function in functions.values())
+        links_at = _links_location(functions.values())
     planted = {value for records in fed.values() for record in records for value in record.planted}
     found = planted_values_found(s3, deliveries.values(), planted)
-    return Report(start, fed, deliveries, salt, logs, errors, len(planted), found)
+    outcome = None
+    if switch is not None:
+        outcome = rotation.outcome(s3, switch, deliveries, fed["enriched_good"], links_at)
+    return Report(start, fed, deliveries, salt, logs, errors, len(planted), found, outcome)
+
+
+def _links_location(functions: Iterable[LocalFunction]) -> tuple[str, str] | None:
+    """Where the deployed functions write salt link records (bucket, prefix), if one does."""
+    for function in functions:
+        variables = function.configuration.variables
+        if variables.get("LINKS_BUCKET_NAME"):
+            return variables["LINKS_BUCKET_NAME"], variables.get("LINKS_PREFIX", "salt-links/")
+    return None

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snowplow_infra import pipeline
-from snowplow_infra.local import flow, summary
+from snowplow_infra import pipeline, salt_rotation
+from snowplow_infra.local import flow, rotation, summary
 
 # What the last demo run did: counts, keys, the generator's inputs.
 REPORT_FILE_NAME = "demo-report.json"
@@ -45,6 +45,8 @@ def print_summary(report: flow.Report, endpoint: str) -> None:
         before, after = (data.decode("utf-8") for data in example.example)
         print("\nOne event before and after the pseudonymization Lambda (non-empty fields):\n")
         print(summary.event_table(summary.compare_event(before, after, report.salt)))
+    if report.rotation is not None:
+        print_rotation(report.rotation)
     if report.function_errors:
         logs = ", ".join(pipeline.display_path(path) for path in report.function_logs)
         print(f"\n{report.function_errors} invocations failed; see {logs}.")
@@ -52,6 +54,28 @@ def print_summary(report: flow.Report, endpoint: str) -> None:
         f"\nThe stack stays up in the emulator at {endpoint} (AWS_ENDPOINT_URL={endpoint}, "
         "any credentials). `make down` (snowplow-infra local down) destroys it and stops the "
         "emulator."
+    )
+
+
+def print_rotation(outcome: rotation.Outcome) -> None:
+    """Both sides of the switch, the version of each object, and the links checked."""
+    switch = outcome.switch
+    print(
+        f"\nSalt rotation inside the run: version {switch.old_id} until "
+        f"{salt_rotation.utc(switch.at)}, version {switch.new_id} from then on "
+        "(salts not shown). Objects and events per version (from each object's key):\n"
+    )
+    rows = [
+        (role, version, counts[0], counts[1])
+        for role, versions in outcome.objects.items()
+        for version, counts in sorted(versions.items())
+    ]
+    print(summary.table(("delivery", "salt version", "objects", "lines"), rows))
+    print(
+        f"\nLink records {switch.old_id} -> {switch.new_id}: {outcome.links} in "
+        f"{plural(outcome.link_objects, 'object')}; {outcome.users_linked} of {outcome.users} test "
+        "users' user_id pseudonyms mapped from the old to the new one (checked with HMAC-SHA256 "
+        "computed here)."
     )
 
 
