@@ -37,7 +37,8 @@ locals {
       Resource = links.kms_key_arn
       Condition = {
         StringEquals = { "kms:ViaService" = "s3.${data.aws_region.current.name}.amazonaws.com" }
-        StringLike   = { "kms:EncryptionContext:aws:s3:arn" = "${links.bucket_arn}/${links.prefix}*" }
+        # The bucket ARN when the bucket uses an S3 Bucket Key, the object ARN otherwise.
+        StringLike = { "kms:EncryptionContext:aws:s3:arn" = [links.bucket_arn, "${links.bucket_arn}/${links.prefix}*"] }
       }
     },
   ]])

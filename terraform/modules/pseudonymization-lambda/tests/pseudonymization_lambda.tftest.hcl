@@ -302,6 +302,13 @@ run "salt_versions_and_links" {
     error_message = "The enriched function may put objects under the links prefix only (no read, no other prefix)."
   }
   assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this["enriched"].policy).Statement : s.Condition if s.Sid == "EncryptSaltLinksThroughS3"] == [{
+      StringEquals = { "kms:ViaService" = "s3.us-east-1.amazonaws.com" }
+      StringLike   = { "kms:EncryptionContext:aws:s3:arn" = ["arn:aws:s3:::example-events", "arn:aws:s3:::example-events/salt-links/*"] }
+    }]
+    error_message = "The enriched function may use the storage key only through S3, for the links (or the bucket's S3 Bucket Key)."
+  }
+  assert {
     condition     = length([for s in jsondecode(aws_iam_role_policy.this["bad_rows"].policy).Statement : s if startswith(s.Sid, "WriteSaltLinks") || startswith(s.Sid, "EncryptSaltLinks")]) == 0
     error_message = "The bad-rows function writes no links and gets no S3 or storage-key permission."
   }
