@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Mapping
 
 import metric_names as names
@@ -134,7 +133,7 @@ def _write_links(
         return
     links = salt_links.collect(records, versions, window_ms, pseudonymizers, ok)
     if len(links):
-        name = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+        name = getattr(context, "aws_request_id", None) or os.urandom(16).hex()
         documents = links.documents([version.id for version in versions.versions])
         salt_links.write_links(settings.links_bucket, settings.links_prefix, documents, str(name))
 
