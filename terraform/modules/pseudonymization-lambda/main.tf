@@ -122,7 +122,7 @@ locals {
 # The salt: only the secret is managed here. Its value is put out of band (see README.md), so it
 # never appears in configuration, plans or state.
 resource "aws_secretsmanager_secret" "salt" {
-  # checkov:skip=CKV2_AWS_57: Automatic rotation would change every pseudonym and break joins across the rotation; the salt is rotated deliberately, by hand (README.md).
+  # checkov:skip=CKV2_AWS_57: Secrets Manager rotation would overwrite the salt and change every pseudonym at once; the salt is rotated by adding a scheduled version (snowplow-infra salt rotate, docs/salt-rotation.md) that keeps the old one and re-links pseudonyms.
   name                    = var.salt_secret_name
   description             = "HMAC-SHA256 salt of the pseudonymization Lambda. The value is set out of band, never by Terraform."
   kms_key_id              = var.secrets_kms_key_arn
