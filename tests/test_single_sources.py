@@ -126,5 +126,5 @@ def test_the_handler_writes_every_metric_the_lambda_defines() -> None:
     assert directive["Dimensions"] == [[names.DIMENSION]]
     assert [m["Name"] for m in directive["Metrics"]] == list(names.UNITS)
     handler_source = (LAMBDA_SOURCE_DIR / "handler.py").read_text(encoding="utf-8")
-    written = re.findall(r"names\.([A-Z_]+):", handler_source)
+    written = re.findall(r"names\.([A-Z0-9_]+):", handler_source)
     assert [getattr(names, constant) for constant in written] == list(names.UNITS)
