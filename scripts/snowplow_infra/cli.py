@@ -16,6 +16,7 @@ from snowplow_infra import (
     terraform_check,
     terraform_passthrough,
 )
+from snowplow_infra.failed import command as failed_records
 from snowplow_infra.local import command as local_stack
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
@@ -29,6 +30,7 @@ SUBCOMMANDS = (
     render_configs,
     plan,
     local_stack,
+    failed_records,
 )
 
 
