@@ -6,6 +6,7 @@ import base64
 import datetime
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -396,3 +397,16 @@ def test_the_commands_never_print_record_data(
         code, out = run(capsys, *argv)
         assert code == 0
         assert base64.b64encode(good(1)).decode()[:40] not in out
+
+
+def test_the_manifest_prefix_is_the_one_terraform_restricts() -> None:
+    """The tooling writes manifests where the replay role may (data_path.tf's local)."""
+    from snowplow_infra.paths import environment_dir  # noqa: PLC0415
+
+    text = (environment_dir(pipeline.DEFAULT_ENVIRONMENT) / "data_path.tf").read_text()
+    failed = re.search(r'processing_failed_prefix\s*=\s*"([^"]+)"', text)
+    manifests = re.search(
+        r'replay_manifest_prefix\s*=\s*"\$\{local\.processing_failed_prefix\}([^"]+)"', text
+    )
+    assert failed and manifests
+    assert failed[1] + manifests[1] == MANIFEST_PREFIX
