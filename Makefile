@@ -111,7 +111,7 @@ plan-baseline: lambda configs ## Plan the working tree against aws-snowplow appl
 # --- local demo (issue 9): docs/local-demo.md. The stack and the emulator stay up between the two.
 .PHONY: demo down
 demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary
-	$(CLI) local demo --env aws-snowplow
+	$(CLI) local demo --env aws-snowplow $(if $(SALT_OUTAGE),--salt-outage)
 
 down: setup ## Destroy the local demo's stack and stop its emulator
 	$(CLI) local down --env aws-snowplow

@@ -16,11 +16,14 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from snowplow_infra import pipeline
+from snowplow_infra import pipeline, terraform
 from snowplow_infra.failed import judge, locations, replay, selection, target
 from snowplow_infra.failed import manifest as manifests
 from snowplow_infra.failed.documents import DocumentError
+from snowplow_infra.failed.local_delivery import deliver_replayed
 from snowplow_infra.failed.selection import Selected
+from snowplow_infra.local.firehose import FirehoseError
+from snowplow_infra.local.lambda_runtime import LambdaRuntimeError
 from snowplow_infra.local.summary import table
 from snowplow_infra.package_lambda import ZIP_PATH
 from snowplow_infra.paths import BUILD_DIR
@@ -34,6 +37,9 @@ KNOWN_ERRORS = (
     manifests.ManifestError,
     replay.ReplayError,
     pipeline.PipelineError,
+    terraform.TerraformError,
+    FirehoseError,
+    LambdaRuntimeError,
     FileNotFoundError,
     ClientError,
     BotoCoreError,
@@ -232,6 +238,13 @@ def _replay(args: argparse.Namespace, where: target.Target) -> int:
         f"found already accepted after an interruption); tagged {len(outcome.tagged)} objects "
         "replayed."
     )
+    kept = sum(len(r.records) - len(r.selected) for r in replays)
+    if kept:
+        print(
+            f"{kept} malformed records stay quarantined under the error prefix until they expire."
+        )
+    if where.emulator is not None:
+        deliver_replayed(where, args.env, args.work_dir.resolve())
     return 0
 
 

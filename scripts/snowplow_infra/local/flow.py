@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from snowplow_infra.local import feed, firehose
 from snowplow_infra.local.lambda_runtime import FunctionConfiguration, LocalFunction
+from snowplow_infra.local.outage import OUTAGE_ROLE, SaltOutage
 from snowplow_infra.local.server import Server
 from snowplow_infra.package_lambda import ZIP_PATH
 
@@ -147,36 +148,23 @@ def salt_for(server: Server, region: str, secret_id: str) -> tuple[bytes, bool]:
     return salt.encode("utf-8"), True
 
 
-def run(
+def deliver(
     server: Server,
     region: str,
     outputs: Mapping[str, Any],
     work_dir: Path,
     *,
-    events: int,
-    seed: int,
     progress: Callable[[str], None],
     package: Path = ZIP_PATH,
-) -> Report:
-    """Salt, feed and deliver once; return the report."""
-    salt, generated = salt_for(server, region, outputs["pseudonymization"]["salt_secret_arn"])
-    progress(
-        "generated a salt and stored it in the salt secret (not shown, not written to disk)"
-        if generated
-        else "using the salt stored in the salt secret by the first run (not shown)"
-    )
-
-    start = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - EVENTS_LEAD
-    fed = feed.records(events, seed=seed, start=start)
-    kinesis = server.client("kinesis", region)
-    for role, records in fed.items():
-        stream_name = outputs["stream_names"][role]
-        feed.put(kinesis, stream_name, records)
-        malformed = sum(record.malformed for record in records)
-        progress(f"put {len(records)} records on {stream_name} ({malformed} malformed)")
-
+    outage: bool = False,
+) -> tuple[dict[str, firehose.Delivery], tuple[Path, ...], int]:
+    """Play Firehose for every delivery stream: deliver what arrived on its source since the last
+    run. Returns the deliveries by role, the functions' logs and how many invocations failed.
+    ``outage``: the salt secret is unreadable during the first batch of the enriched-good stream
+    (``snowplow_infra.local.outage``)."""
     describe = server.client("firehose", region).describe_delivery_stream
     lambdas = server.client("lambda", region)
+    kinesis = server.client("kinesis", region)
     s3 = server.client("s3", region)
     path = checkpoints_path(work_dir)
     checkpoints = _read_checkpoints(path)
@@ -207,16 +195,30 @@ def run(
                         work_dir / "lambda",
                     )
                 )
+            invoke: firehose.Invoke = functions[stream.processor_arn].invoke
+            if outage and role == OUTAGE_ROLE:
+                invoke = SaltOutage(
+                    server.client("secretsmanager", region),
+                    outputs["pseudonymization"]["salt_secret_arn"],
+                    invoke,
+                    attempts=stream.processor_retries + 1,
+                )
             delivery, checkpoints[stream.arn] = firehose.deliver(
                 stream,
                 region,
                 kinesis=kinesis,
                 s3=s3,
-                invoke=functions[stream.processor_arn].invoke,
+                invoke=invoke,
                 after=checkpoints.get(stream.arn, {}),
             )
             _write_checkpoints(path, checkpoints)
             deliveries[role] = delivery
+            if isinstance(invoke, SaltOutage):
+                progress(
+                    f"{stream.name}: the salt secret was unreadable (scheduled for deletion, then "
+                    f"restored) during the first batch: {invoke.invocations} invocations failed "
+                    "as Firehose retried, and the batch went to processing-failed/"
+                )
             progress(
                 f"{stream.name}: {delivery.records_in} records in {delivery.invocations} "
                 f"invocations, {delivery.ok} pseudonymized, {delivery.failed} to "
@@ -225,6 +227,43 @@ def run(
             )
         logs = tuple(function.log_path for function in functions.values())
         errors = sum(function.errors for function in functions.values())
+    return deliveries, logs, errors
+
+
+def run(
+    server: Server,
+    region: str,
+    outputs: Mapping[str, Any],
+    work_dir: Path,
+    *,
+    events: int,
+    seed: int,
+    progress: Callable[[str], None],
+    package: Path = ZIP_PATH,
+    salt_outage: bool = False,
+) -> Report:
+    """Salt, feed and deliver once (the first batch of enriched events during a salt outage if
+    ``salt_outage``); return the report."""
+    salt, generated = salt_for(server, region, outputs["pseudonymization"]["salt_secret_arn"])
+    progress(
+        "generated a salt and stored it in the salt secret (not shown, not written to disk)"
+        if generated
+        else "using the salt stored in the salt secret by the first run (not shown)"
+    )
+
+    start = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - EVENTS_LEAD
+    fed = feed.records(events, seed=seed, start=start)
+    kinesis = server.client("kinesis", region)
+    for role, records in fed.items():
+        stream_name = outputs["stream_names"][role]
+        feed.put(kinesis, stream_name, records)
+        malformed = sum(record.malformed for record in records)
+        progress(f"put {len(records)} records on {stream_name} ({malformed} malformed)")
+
+    deliveries, logs, errors = deliver(
+        server, region, outputs, work_dir, progress=progress, package=package, outage=salt_outage
+    )
+    s3 = server.client("s3", region)
     planted = {value for records in fed.values() for record in records for value in record.planted}
     found = planted_values_found(s3, deliveries.values(), planted)
     return Report(start, fed, deliveries, salt, logs, errors, len(planted), found)
