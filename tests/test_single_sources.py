@@ -95,6 +95,10 @@ MONITORED_METRICS = {
     "records_failed": "RECORDS_PROCESSING_FAILED",
     "values_pseudonymized": "VALUES_PSEUDONYMIZED",
     "response_bytes": "RESPONSE_BYTES",
+    "failed_malformed_base64": "FAILED_MALFORMED_BASE64",
+    "failed_malformed_utf8": "FAILED_MALFORMED_UTF8",
+    "failed_wrong_field_count": "FAILED_WRONG_FIELD_COUNT",
+    "failed_unparsable_bad_row": "FAILED_UNPARSABLE_BAD_ROW",
 }
 
 
