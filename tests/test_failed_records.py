@@ -410,3 +410,43 @@ def test_the_manifest_prefix_is_the_one_terraform_restricts() -> None:
     )
     assert failed and manifests
     assert failed[1] + manifests[1] == MANIFEST_PREFIX
+
+
+def test_the_demos_salt_outage_lasts_exactly_one_batchs_attempts(aws: dict[str, Any]) -> None:
+    from snowplow_infra.local.outage import SaltOutage  # noqa: PLC0415
+
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    arn = secrets.create_secret(Name="salt", SecretString="s3cret")["ARN"]
+    readable: list[bool] = []
+
+    def invoke(event: dict[str, Any]) -> firehose.Invocation:
+        try:
+            secrets.get_secret_value(SecretId=arn)
+        except secrets.exceptions.InvalidRequestException:
+            readable.append(False)
+            return firehose.Invocation(error=firehose.FUNCTION_ERROR)
+        readable.append(True)
+        return firehose.Invocation(response={"records": []})
+
+    outage = SaltOutage(secrets, arn, invoke, attempts=4)
+    for _ in range(6):
+        outage({})
+    assert readable == [False, False, False, False, True, True]
+    assert secrets.get_secret_value(SecretId=arn)["SecretString"] == "s3cret", "value kept"
+
+
+def test_bad_rows_are_judged_and_described_by_their_own_format(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str], built_zip: Path
+) -> None:
+    from snowplow_infra.failed import judge  # noqa: PLC0415
+
+    schema = "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/2-0-0"
+    row = json.dumps({"schema": schema, "data": {"payload": PLANTED, "errors": [PLANTED]}})
+    records = [
+        base64.b64encode(d).decode() for d in (row.encode(), b"not json " + PLANTED.encode())
+    ]
+    verdicts = judge.judge(built_zip.read_bytes(), "bad_rows", records, describe=[0])
+    assert verdicts.reasons == ["WouldNowSucceed", "UnparsableBadRow"]
+    fields = {f["field"]: f["length"] for f in verdicts.shapes[0]["fields"]}
+    assert set(fields) == {"schema", "data", "data.payload", "data.errors"}
+    assert PLANTED not in json.dumps(verdicts.shapes)
