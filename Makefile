@@ -136,8 +136,8 @@ plan-baseline: lambda configs ## Plan the working tree against aws-snowplow appl
 
 # --- local demo: docs/local-demo.md. The stack and the emulator stay up between the two.
 .PHONY: demo down
-demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary (ROTATE=1: rotate the salt inside the run)
-	$(CLI) local demo --env aws-snowplow $(if $(ROTATE),--rotate)
+demo: lambda configs ## Apply aws-snowplow to a local AWS emulator, send events through the real Lambda zip to S3, print a summary (ROTATE=1: rotate the salt inside the run; SALT_OUTAGE=1: the salt unreadable for part of it)
+	$(CLI) local demo --env aws-snowplow $(if $(ROTATE),--rotate) $(if $(SALT_OUTAGE),--salt-outage)
 
 down: venv ## Destroy the local demo's stack and stop its emulator
 	$(CLI) local down --env aws-snowplow

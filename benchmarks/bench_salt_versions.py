@@ -35,6 +35,7 @@ from snowplow_infra.paths import LAMBDA_SOURCE_DIR
 sys.path.insert(0, str(LAMBDA_SOURCE_DIR))
 
 import handler
+import reasons
 import salt_links
 from enriched import enriched_transform
 from firehose import MAX_RESPONSE_BYTES
@@ -73,6 +74,7 @@ def run_batch(records: list[dict[str, Any]], versions: SaltVersions, window_ms: 
         transforms.__getitem__,
         max_response_bytes=MAX_RESPONSE_BYTES,
         partition_key="salt_version",
+        malformed_reason=reasons.WRONG_FIELD_COUNT,
     )
     if not batch.complete:
         raise RuntimeError("The benchmark batch outgrew the response cap.")

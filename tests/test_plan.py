@@ -351,8 +351,10 @@ def test_processing_failed_records_are_readable_only_by_break_glass_and_expire_f
     assert restricted[0]["Principal"] == {"AWS": "*"}
     assert restricted[0]["Action"] == "s3:GetObject*"
     readers = restricted[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    assert len(readers) == 1
+    assert len(readers) == 2
     assert re.fullmatch(r"arn:aws:iam::\d{12}:role/snowplow-break-glass", readers[0])
+    replay_role = only(environment_plan, "aws_iam_role", "module.replay_role")["after"]
+    assert readers[1].endswith(f":role/{replay_role['name']}"), "the replay role, by name"
 
     rules = only(environment_plan, "aws_s3_bucket_lifecycle_configuration", '["events"]')
     by_prefix = {r["filter"][0]["prefix"]: r for r in rules["after"]["rule"]}
@@ -367,6 +369,33 @@ def test_processing_failed_records_are_readable_only_by_break_glass_and_expire_f
         for e in rule["expiration"]
     ]
     assert failed["expiration"][0]["days"] == min(every_expiry)
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_the_replay_role_is_assumed_from_break_glass_and_scoped_to_the_pipeline(
+    environment_plan: PlanResult,
+) -> None:
+    """Its policy's statements are checked with known ARNs by the module's own tests
+    (terraform/modules/replay-role/tests); here: who may assume it, and what it is given."""
+    role = only(environment_plan, "aws_iam_role", "module.replay_role")["after"]
+    trust = json.loads(role["assume_role_policy"])["Statement"]
+    assert len(trust) == 1 and trust[0]["Action"] == "sts:AssumeRole"
+    principal = trust[0]["Principal"]["AWS"]
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/snowplow-break-glass", principal)
+    calls = environment_plan.plan["configuration"]["root_module"]["module_calls"]
+    arguments = calls["replay_role"]["expressions"]
+
+    def refers(argument: str) -> set[str]:
+        return set(arguments[argument]["references"])
+
+    assert "module.delivery" in refers("error_prefixes")
+    assert "local.replay_manifest_prefix" in refers("manifest_prefix")
+    assert "module.stream" in refers("source_stream_arns")
+    assert "module.delivery" in refers("delivery_stream_arns")
+    assert "module.pseudonymization.function_arns" in refers("function_arns")
+    assert 'module.kms_key["storage"].arn' in refers("storage_kms_key_arn")
+    assert 'module.kms_key["streams"].arn' in refers("streams_kms_key_arn")
 
 
 @pytest.mark.terraform

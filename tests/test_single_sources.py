@@ -95,6 +95,10 @@ MONITORED_METRICS = {
     "records_failed": "RECORDS_PROCESSING_FAILED",
     "values_pseudonymized": "VALUES_PSEUDONYMIZED",
     "response_bytes": "RESPONSE_BYTES",
+    "failed_malformed_base64": "FAILED_MALFORMED_BASE64",
+    "failed_malformed_utf8": "FAILED_MALFORMED_UTF8",
+    "failed_wrong_field_count": "FAILED_WRONG_FIELD_COUNT",
+    "failed_unparsable_bad_row": "FAILED_UNPARSABLE_BAD_ROW",
 }
 
 
@@ -126,5 +130,5 @@ def test_the_handler_writes_every_metric_the_lambda_defines() -> None:
     assert directive["Dimensions"] == [[names.DIMENSION]]
     assert [m["Name"] for m in directive["Metrics"]] == list(names.UNITS)
     handler_source = (LAMBDA_SOURCE_DIR / "handler.py").read_text(encoding="utf-8")
-    written = re.findall(r"names\.([A-Z_]+):", handler_source)
+    written = re.findall(r"names\.([A-Z0-9_]+):", handler_source)
     assert [getattr(names, constant) for constant in written] == list(names.UNITS)

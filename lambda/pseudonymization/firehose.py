@@ -3,7 +3,8 @@
 Firehose sends ``{"records": [{"recordId", "data" (base64), ...}]}`` and expects
 ``{"records": [{"recordId", "result", "data"}]}`` back, one output per input, in input order, in a
 response of at most 6 MiB. A record that cannot be decoded or does not match its format goes back
-as ``ProcessingFailed`` with its original data, and the rest of the batch goes on.
+as ``ProcessingFailed`` with its original data, and the rest of the batch goes on; the batch
+counts each failed record under its reason code (``reasons``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping
 
+import reasons
 from errors import MalformedRecordError
 
 # The typing module costs milliseconds of cold start; annotations only need it for type checkers.
@@ -52,6 +54,7 @@ class BatchResult:
 
     __slots__ = (
         "complete",
+        "failure_reasons",
         "lines",
         "ok",
         "processing_failed",
@@ -66,6 +69,8 @@ class BatchResult:
         self.processing_failed = 0
         self.lines = 0
         self.unparsable_json = 0
+        #: ProcessingFailed records by reason code (reasons.REASONS); codes with none are absent.
+        self.failure_reasons: dict[str, int] = {}
         #: The size of the response as json.dumps writes it.
         self.response_bytes = _ENVELOPE_BYTES
         #: False when the batch was abandoned because its response outgrew the cap.
@@ -83,24 +88,37 @@ def transform_records(
     records: Iterable[Mapping[str, Any]],
     transform: Callable[[str], Transformed],
     max_response_bytes: int = MAX_RESPONSE_BYTES,
+    malformed_reason: str = reasons.WRONG_FIELD_COUNT,
 ) -> BatchResult:
-    """Transform every record; stop early (``complete=False``) once the response is too big."""
+    """Transform every record; stop early (``complete=False``) once the response is too big.
+
+    A record ``transform`` rejects (MalformedRecordError) counts under ``malformed_reason``, the
+    code of its record format (reasons.MALFORMED_BY_FORMAT).
+    """
     batch = BatchResult()
     outputs = batch.records
+    failures = batch.failure_reasons
     ok = lines = unparsable = 0
     size = _ENVELOPE_BYTES - _SEPARATOR_BYTES
     for record in records:
         record_id = record["recordId"]
         data = record.get("data")
+        # The reason code of a failure at each step (assigning it costs less than nested trys).
+        reason = reasons.MALFORMED_BASE64
         try:
             if not isinstance(data, str):
                 raise MalformedRecordError("The record has no base64 data.")
             # Strict base64 (binascii.Error) and strict UTF-8 (UnicodeError) both raise ValueError,
             # on the way in and on the way out (a kept JSON string with a lone surrogate escape).
-            text = binascii.a2b_base64(data, strict_mode=True).decode("utf-8")
+            raw = binascii.a2b_base64(data, strict_mode=True)
+            reason = reasons.MALFORMED_UTF8
+            text = raw.decode("utf-8")
+            reason = malformed_reason
             transformed = transform(text)
+            reason = reasons.MALFORMED_UTF8
             encoded = binascii.b2a_base64(transformed.text.encode("utf-8"), newline=False)
         except (MalformedRecordError, ValueError):
+            failures[reason] = failures.get(reason, 0) + 1
             echoed = data if isinstance(data, str) else ""
             outputs.append({"recordId": record_id, "result": PROCESSING_FAILED, "data": echoed})
             size += _FAILED_BYTES + _json_string_bytes(echoed)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import metric_names as names
+import reasons
 import salt_links
 from allowlist import Allowlist, load_allowlist
 from bad_rows import bad_rows_transform
@@ -61,6 +62,7 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dic
         lambda index: _transform(versions, index, settings.record_format),
         max_response_bytes=MAX_RESPONSE_BYTES,
         partition_key=settings.salt_version_partition_key,
+        malformed_reason=reasons.MALFORMED_BY_FORMAT[settings.record_format],
     )
     values = sum(pseudonymizer.count for pseudonymizer in pseudonymizers) - values_before
     if batch.complete:
@@ -152,6 +154,7 @@ def _log_metrics(
         or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         or "local"
     )
+    failed = batch.failure_reasons
     metrics = {
         names.RECORDS_IN: records_in,
         names.RECORDS_OK: batch.ok,
@@ -161,6 +164,10 @@ def _log_metrics(
         names.UNPARSABLE_JSON_FIELDS: batch.unparsable_json,
         names.DURATION: round(duration_ms, 3),
         names.RESPONSE_BYTES: batch.response_bytes,
+        names.FAILED_MALFORMED_BASE64: failed.get(reasons.MALFORMED_BASE64, 0),
+        names.FAILED_MALFORMED_UTF8: failed.get(reasons.MALFORMED_UTF8, 0),
+        names.FAILED_WRONG_FIELD_COUNT: failed.get(reasons.WRONG_FIELD_COUNT, 0),
+        names.FAILED_UNPARSABLE_BAD_ROW: failed.get(reasons.UNPARSABLE_BAD_ROW, 0),
     }
     line = emf_line(
         settings.metrics_namespace,
@@ -170,3 +177,10 @@ def _log_metrics(
         timestamp_ms=int(time.time() * 1000),
     )
     print(line, flush=True)
+
+
+def transform_for(record_format: str, salt: bytes) -> Callable[[str], Transformed]:
+    """The transform the handler runs for ``record_format``, built with ``salt`` and the packaged
+    allowlist: ``snowplow-infra failed explain`` judges failed records with it (and a throwaway
+    salt, since whether a record transforms does not depend on the salt)."""
+    return _TRANSFORMS[record_format](ALLOWLIST, Pseudonymizer(salt))

@@ -75,11 +75,13 @@ def transform_versioned(
     *,
     max_response_bytes: int,
     partition_key: str | None,
+    malformed_reason: str,
 ) -> BatchResult:
     """Transform each run with its version's transform; one BatchResult in input order.
 
     With ``partition_key``, every Ok record carries ``metadata.partitionKeys[partition_key]`` =
-    its version id, for a delivery stream with dynamic partitioning.
+    its version id, for a delivery stream with dynamic partitioning. A record a transform rejects
+    counts under ``malformed_reason`` (reasons.MALFORMED_BY_FORMAT).
     """
     merged: BatchResult | None = None
     for start, end, version in runs(chosen):
@@ -90,7 +92,9 @@ def transform_versioned(
         if merged is not None:
             # what the runs before take, and the separator between them and this one
             budget -= merged.response_bytes - _ENVELOPE_BYTES + _SEPARATOR_BYTES
-        batch = transform_records(records[start:end], transform_for(version), budget)
+        batch = transform_records(
+            records[start:end], transform_for(version), budget, malformed_reason
+        )
         if partition_key:
             metadata = {"partitionKeys": {partition_key: version_ids[version]}}
             for output in batch.records:

@@ -21,6 +21,7 @@ from snowplow_infra import (
     terraform_check,
     terraform_passthrough,
 )
+from snowplow_infra.failed import command as failed_records
 from snowplow_infra.local import command as local_stack
 from snowplow_infra.plan_report import compare_command as plan_compare
 
@@ -41,6 +42,7 @@ SUBCOMMANDS = (
     plan,
     salt_command,
     local_stack,
+    failed_records,
 )
 
 

@@ -11,6 +11,7 @@ from bad_rows import bad_rows_transform
 from enriched import enriched_transform
 from firehose import MAX_RESPONSE_BYTES, Transformed, transform_records
 from pseudonym import Pseudonymizer
+from reasons import MALFORMED_BY_FORMAT
 
 from snowplow_infra.sample_events import (
     enriched_events,
@@ -30,6 +31,16 @@ ENRICHED_MALFORMED = (
     "empty",
 )
 BAD_ROWS_MALFORMED = ("invalid_base64", "invalid_utf8", "empty", "bad_row_not_json")
+# The reason code each malformed case fails with.
+REASON_OF_CASE = {
+    "invalid_base64": "MalformedBase64",
+    "invalid_utf8": "MalformedUtf8",
+    "too_few_fields": "WrongFieldCount",
+    "too_many_fields": "WrongFieldCount",
+    "one_bad_line_among_good": "WrongFieldCount",
+    "empty": "WrongFieldCount",
+    "bad_row_not_json": "UnparsableBadRow",
+}
 
 
 def test_the_lambda_limit_is_6_mib() -> None:
@@ -42,7 +53,8 @@ def test_a_malformed_enriched_record_is_echoed_as_processing_failed(case: str) -
     good = [b64(enriched_line({"app_id": "gitlab", "user_id": f"u{n}"})) for n in range(2)]
     event = firehose_event([good[0], data, good[1]])
     transform = enriched_transform(load_allowlist(), Pseudonymizer(SALT))
-    batch = transform_records(event["records"], transform)
+    batch = transform_records(event["records"], transform, malformed_reason="WrongFieldCount")
+    assert batch.failure_reasons == {REASON_OF_CASE[case]: 1}
     results = [(r["recordId"], r["result"]) for r in batch.records]
     ids = [record["recordId"] for record in event["records"]]
     assert results == list(zip(ids, ["Ok", "ProcessingFailed", "Ok"], strict=True))
@@ -58,8 +70,12 @@ def test_a_malformed_bad_row_record_is_echoed_as_processing_failed(case: str) ->
     )
     event = firehose_event([data, good])
     transform = bad_rows_transform(load_allowlist(), Pseudonymizer(SALT))
-    batch = transform_records(event["records"], transform)
+    batch = transform_records(
+        event["records"], transform, malformed_reason=MALFORMED_BY_FORMAT["bad_rows"]
+    )
     assert [r["result"] for r in batch.records] == ["ProcessingFailed", "Ok"]
+    expected = "UnparsableBadRow" if case == "empty" else REASON_OF_CASE[case]
+    assert batch.failure_reasons == {expected: 1}
     assert batch.records[0]["data"] == data
 
 
@@ -71,6 +87,7 @@ def test_a_record_without_data_fails_alone() -> None:
         ("ProcessingFailed", ""),
         ("Ok", b64("x")),
     ]
+    assert batch.failure_reasons == {"MalformedBase64": 2}
 
 
 def test_response_bytes_is_exactly_what_json_dumps_writes() -> None:
@@ -122,6 +139,7 @@ def test_lone_surrogate_escapes_never_fail_the_batch() -> None:
     transform = enriched_transform(load_allowlist(), Pseudonymizer(SALT))
     batch = transform_records(event["records"], transform)
     assert [r["result"] for r in batch.records] == ["Ok", "ProcessingFailed"]
+    assert batch.failure_reasons == {"MalformedUtf8": 1}, "the kept escape cannot be UTF-8"
     assert batch.unparsable_json == 1, (
         "the field that cannot be hashed leaf by leaf is hashed whole"
     )

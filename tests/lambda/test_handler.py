@@ -37,6 +37,10 @@ METRICS = (
     "UnparsableJsonFields",
     "Duration",
     "ResponseBytes",
+    "ProcessingFailedMalformedBase64",
+    "ProcessingFailedMalformedUtf8",
+    "ProcessingFailedWrongFieldCount",
+    "ProcessingFailedUnparsableBadRow",
 )
 
 
@@ -208,6 +212,13 @@ def test_one_emf_log_line_per_invocation(
         "UnparsableJsonFields": 1,
     }
     assert line["Duration"] >= 0 and line["ResponseBytes"] > 0
+    reasons = {name: line[name] for name in METRICS[8:]}
+    assert reasons == {
+        "ProcessingFailedMalformedBase64": 1,
+        "ProcessingFailedMalformedUtf8": 0,
+        "ProcessingFailedWrongFieldCount": 0,
+        "ProcessingFailedUnparsableBadRow": 0,
+    }
 
     monkeypatch.setenv("METRICS_NAMESPACE", "Custom/Namespace")
     invoke([enriched_line({"app_id": "x"}).encode()])

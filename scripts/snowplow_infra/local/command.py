@@ -108,9 +108,17 @@ def _demo(run: LocalRun, args: argparse.Namespace) -> None:
         seed=args.seed,
         progress=lambda message: report.say(f"  {message}"),
         rotate=args.rotate,
+        salt_outage=args.salt_outage,
     )
     report_path = report.write(run.work_dir, result, events=args.events, seed=args.seed)
     report.print_summary(result, running.endpoint)
+    if args.salt_outage:
+        print(
+            "\nA salt outage was simulated for one batch: its records wait, raw, under "
+            "processing-failed/. `snowplow-infra failed explain --local` says why each failed "
+            "record fails; `snowplow-infra failed replay --local --execute` puts back those that "
+            "would now succeed (docs/alarms.md, 'ProcessingFailed records')."
+        )
     if result.planted_found:
         raise LocalError(
             f"{result.planted_found} planted personal values reached the delivered objects; "
@@ -216,5 +224,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                 help="rotate the salt inside the run: half the records before a new salt version "
                 "activates, half after; the summary shows both sides, each object's version and "
                 "the link records (docs/salt-rotation.md)",
+            )
+            sub.add_argument(
+                "--salt-outage",
+                action="store_true",
+                help="make the salt unreadable during the first batch of enriched events, so "
+                "that it lands under processing-failed/ for `snowplow-infra failed` to replay",
             )
         sub.set_defaults(handler=_guarded(action), quiet=quiet)

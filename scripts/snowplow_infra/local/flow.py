@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from snowplow_infra import salt_rotation
 from snowplow_infra.local import feed, firehose, rotation
 from snowplow_infra.local.lambda_runtime import FunctionConfiguration, LocalFunction
+from snowplow_infra.local.outage import OUTAGE_ROLE, SaltOutage
 from snowplow_infra.local.server import Server
 from snowplow_infra.package_lambda import ZIP_PATH
 
@@ -151,6 +152,90 @@ def salt_for(server: Server, region: str, secret_id: str) -> tuple[bytes, bool]:
     return salt.encode("utf-8"), True
 
 
+def deliver(
+    server: Server,
+    region: str,
+    outputs: Mapping[str, Any],
+    work_dir: Path,
+    *,
+    progress: Callable[[str], None],
+    package: Path = ZIP_PATH,
+    outage: bool = False,
+) -> tuple[dict[str, firehose.Delivery], tuple[Path, ...], int, tuple[str, str] | None]:
+    """Play Firehose for every delivery stream: deliver what arrived on its source since the last
+    run. Returns the deliveries by role, the functions' logs, how many invocations failed and where
+    the functions write salt link records (bucket, prefix), if one does.
+    ``outage``: the salt secret is unreadable during the first batch of the enriched-good stream
+    (``snowplow_infra.local.outage``)."""
+    describe = server.client("firehose", region).describe_delivery_stream
+    lambdas = server.client("lambda", region)
+    kinesis = server.client("kinesis", region)
+    s3 = server.client("s3", region)
+    path = checkpoints_path(work_dir)
+    checkpoints = _read_checkpoints(path)
+    deliveries: dict[str, firehose.Delivery] = {}
+    streams = {
+        role: firehose.DeliveryStream.from_description(
+            describe(DeliveryStreamName=in_effect["name"])["DeliveryStreamDescription"], in_effect
+        )
+        for role, in_effect in outputs["delivery_streams"].items()
+    }
+    for bucket in lift_bucket_policies(s3, [stream.bucket for stream in streams.values()]):
+        progress(
+            f"removed the policy of s3://{bucket} in the emulator only: moto treats every "
+            "conditional Deny as matching, so it would refuse every object (docs/local-demo.md)"
+        )
+    with ExitStack() as stack:
+        functions: dict[str, LocalFunction] = {}
+        for role, stream in streams.items():
+            if stream.processor_arn not in functions:
+                configuration = FunctionConfiguration.from_api(
+                    lambdas.get_function_configuration(FunctionName=stream.processor_arn)
+                )
+                functions[stream.processor_arn] = stack.enter_context(
+                    LocalFunction(
+                        configuration,
+                        package,
+                        server.client_environment(region),
+                        work_dir / "lambda",
+                    )
+                )
+            invoke: firehose.Invoke = functions[stream.processor_arn].invoke
+            if outage and role == OUTAGE_ROLE:
+                invoke = SaltOutage(
+                    server.client("secretsmanager", region),
+                    outputs["pseudonymization"]["salt_secret_arn"],
+                    invoke,
+                    attempts=stream.processor_retries + 1,
+                )
+            delivery, checkpoints[stream.arn] = firehose.deliver(
+                stream,
+                region,
+                kinesis=kinesis,
+                s3=s3,
+                invoke=invoke,
+                after=checkpoints.get(stream.arn, {}),
+            )
+            _write_checkpoints(path, checkpoints)
+            deliveries[role] = delivery
+            if isinstance(invoke, SaltOutage):
+                progress(
+                    f"{stream.name}: the salt secret was unreadable (scheduled for deletion, then "
+                    f"restored) during the first batch: {invoke.invocations} invocations failed "
+                    "as Firehose retried, and the batch went to processing-failed/"
+                )
+            progress(
+                f"{stream.name}: {delivery.records_in} records in {delivery.invocations} "
+                f"invocations, {delivery.ok} pseudonymized, {delivery.failed} to "
+                f"processing-failed/, {len(delivery.objects) + len(delivery.error_objects)} "
+                "objects written"
+            )
+        logs = tuple(function.log_path for function in functions.values())
+        errors = sum(function.errors for function in functions.values())
+        links_at = _links_location(functions.values())
+    return deliveries, logs, errors, links_at
+
+
 def run(
     server: Server,
     region: str,
@@ -162,8 +247,10 @@ def run(
     progress: Callable[[str], None],
     package: Path = ZIP_PATH,
     rotate: bool = False,
+    salt_outage: bool = False,
 ) -> Report:
-    """Salt, feed (around a salt rotation with ``rotate``) and deliver once; return the report."""
+    """Salt, feed (around a salt rotation with ``rotate``) and deliver once (the first batch of
+    enriched events during a salt outage with ``salt_outage``); return the report."""
     secret_id = outputs["pseudonymization"]["salt_secret_arn"]
     secret, generated = salt_for(server, region, secret_id)
     # The version in use now: what the records fed before any rotation are pseudonymized with.
@@ -195,57 +282,10 @@ def run(
         malformed = sum(record.malformed for record in records)
         progress(f"put {len(records)} records on {stream_name} ({malformed} malformed)")
 
-    describe = server.client("firehose", region).describe_delivery_stream
-    lambdas = server.client("lambda", region)
+    deliveries, logs, errors, links_at = deliver(
+        server, region, outputs, work_dir, progress=progress, package=package, outage=salt_outage
+    )
     s3 = server.client("s3", region)
-    path = checkpoints_path(work_dir)
-    checkpoints = _read_checkpoints(path)
-    deliveries: dict[str, firehose.Delivery] = {}
-    streams = {
-        role: firehose.DeliveryStream.from_description(
-            describe(DeliveryStreamName=in_effect["name"])["DeliveryStreamDescription"], in_effect
-        )
-        for role, in_effect in outputs["delivery_streams"].items()
-    }
-    for bucket in lift_bucket_policies(s3, [stream.bucket for stream in streams.values()]):
-        progress(
-            f"removed the policy of s3://{bucket} in the emulator only: moto treats every "
-            "conditional Deny as matching, so it would refuse every object (docs/local-demo.md)"
-        )
-    with ExitStack() as stack:
-        functions: dict[str, LocalFunction] = {}
-        for role, stream in streams.items():
-            if stream.processor_arn not in functions:
-                configuration = FunctionConfiguration.from_api(
-                    lambdas.get_function_configuration(FunctionName=stream.processor_arn)
-                )
-                functions[stream.processor_arn] = stack.enter_context(
-                    LocalFunction(
-                        configuration,
-                        package,
-                        server.client_environment(region),
-                        work_dir / "lambda",
-                    )
-                )
-            delivery, checkpoints[stream.arn] = firehose.deliver(
-                stream,
-                region,
-                kinesis=kinesis,
-                s3=s3,
-                invoke=functions[stream.processor_arn].invoke,
-                after=checkpoints.get(stream.arn, {}),
-            )
-            _write_checkpoints(path, checkpoints)
-            deliveries[role] = delivery
-            progress(
-                f"{stream.name}: {delivery.records_in} records in {delivery.invocations} "
-                f"invocations, {delivery.ok} pseudonymized, {delivery.failed} to "
-                f"processing-failed/, {len(delivery.objects) + len(delivery.error_objects)} "
-                "objects written"
-            )
-        logs = tuple(function.log_path for function in functions.values())
-        errors = sum(function.errors for function in functions.values())
-        links_at = _links_location(functions.values())
     planted = {value for records in fed.values() for record in records for value in record.planted}
     found = planted_values_found(s3, deliveries.values(), planted)
     outcome = None

@@ -22,10 +22,15 @@ locals {
   }
 
   # Firehose writes the records the Lambda could not pseudonymize, raw, under this prefix of the
-  # destination bucket (it has no separate error bucket). Only the break-glass role may read them,
-  # and they expire first.
+  # destination bucket (it has no separate error bucket). Only the break-glass role and the replay
+  # role it assumes (replay.tf) may read them, and they expire first. The replay manifests live
+  # inside the same prefix, so the same Deny guards them and the same rule expires them.
   processing_failed_prefix = "processing-failed/"
+  replay_manifest_prefix   = "${local.processing_failed_prefix}replay-manifests/"
   break_glass_role_arn     = "arn:${local.partition}:iam::${local.account_id}:role/${var.break_glass_role_name}"
+  # Built from the name rather than read from the module: the bucket policy needs it, and the
+  # role's policy needs the bucket.
+  replay_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.replay_role_name}"
 
   # Salt versions (docs/salt-rotation.md): each delivered object's key carries the salt version of
   # its records, and the enriched function writes link records across a rotation under their own
@@ -54,7 +59,7 @@ locals {
       log_delivery = null
       logs_access  = true
       read_restricted_prefixes = [
-        { prefix = local.processing_failed_prefix, reader_arns = [local.break_glass_role_arn] },
+        { prefix = local.processing_failed_prefix, reader_arns = [local.break_glass_role_arn, local.replay_role_arn] },
         { prefix = local.salt_links_prefix, reader_arns = [local.salt_links_reader_role_arn] },
       ]
       lifecycle_rules = [

@@ -69,3 +69,8 @@ output "alarm_topic_arns" {
   description = "The alarm SNS topics keyed by priority (P1, P2, P3); subscribe people and tools here (docs/alarms.md)."
   value       = module.monitoring.topic_arns
 }
+
+output "replay_role_arn" {
+  description = "The role `snowplow-infra failed list|explain|replay` runs as, assumed from the break-glass role (docs/alarms.md, \"ProcessingFailed records\")."
+  value       = module.replay_role.arn
+}

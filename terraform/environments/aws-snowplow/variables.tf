@@ -45,6 +45,17 @@ variable "break_glass_role_name" {
   }
 }
 
+variable "replay_role_name" {
+  description = "Name of the IAM role `snowplow-infra failed list|explain|replay` runs as (replay.tf): assumed from the break-glass role, it alone besides that role may read processing-failed/, and only to put the records back on their source streams (docs/alarms.md, \"ProcessingFailed records\")."
+  type        = string
+  default     = "snowplow-failed-records-replay"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.replay_role_name))
+    error_message = "replay_role_name must be an IAM role name (1 to 64 letters, digits or + = , . @ _ -), without a path."
+  }
+}
+
 variable "processing_failed_retention_days" {
   description = "Days the raw records under processing-failed/ are kept before S3 deletes them: the shortest retention in the pipeline, long enough to investigate and re-drive a failure."
   type        = number

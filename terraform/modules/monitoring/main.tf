@@ -402,6 +402,12 @@ locals {
           { namespace = local.emf_namespace, name = var.pseudonymization_metrics.records_in, dimensions = local.function_emf[k], stat = "Sum", label = "records in" },
           { namespace = local.emf_namespace, name = var.pseudonymization_metrics.records_failed, dimensions = local.function_emf[k], stat = "Sum", label = "ProcessingFailed" },
         ] },
+        { title = "ProcessingFailed by reason", lines = [
+          { namespace = local.emf_namespace, name = var.pseudonymization_metrics.failed_malformed_base64, dimensions = local.function_emf[k], stat = "Sum", label = "malformed base64" },
+          { namespace = local.emf_namespace, name = var.pseudonymization_metrics.failed_malformed_utf8, dimensions = local.function_emf[k], stat = "Sum", label = "malformed UTF-8" },
+          { namespace = local.emf_namespace, name = var.pseudonymization_metrics.failed_wrong_field_count, dimensions = local.function_emf[k], stat = "Sum", label = "wrong field count" },
+          { namespace = local.emf_namespace, name = var.pseudonymization_metrics.failed_unparsable_bad_row, dimensions = local.function_emf[k], stat = "Sum", label = "unparsable bad row" },
+        ] },
       ]
     }],
   )

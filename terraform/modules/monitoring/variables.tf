@@ -85,6 +85,11 @@ variable "pseudonymization_metrics" {
     records_failed       = optional(string, "RecordsProcessingFailed")
     values_pseudonymized = optional(string, "ValuesPseudonymized")
     response_bytes       = optional(string, "ResponseBytes")
+    # RecordsProcessingFailed by reason code (the Lambda's reasons.py), graphed side by side.
+    failed_malformed_base64   = optional(string, "ProcessingFailedMalformedBase64")
+    failed_malformed_utf8     = optional(string, "ProcessingFailedMalformedUtf8")
+    failed_wrong_field_count  = optional(string, "ProcessingFailedWrongFieldCount")
+    failed_unparsable_bad_row = optional(string, "ProcessingFailedUnparsableBadRow")
   })
 
   validation {

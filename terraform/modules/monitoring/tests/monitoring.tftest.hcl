@@ -281,7 +281,8 @@ run "dashboard_is_valid_json_and_shows_every_resource_it_was_given" {
         "IncomingRecords", "GetRecords.IteratorAgeMilliseconds", "WriteProvisionedThroughputExceeded",
         "CPUUtilization", "GroupInServiceInstances",
         "DeliveryToS3.Records", "DeliveryToS3.Success", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
-      "Invocations", "Errors", "Duration", "Throttles", "ValuesPseudonymized", "RecordsProcessingFailed"] :
+        "Invocations", "Errors", "Duration", "Throttles", "ValuesPseudonymized", "RecordsProcessingFailed",
+      "ProcessingFailedMalformedBase64", "ProcessingFailedMalformedUtf8", "ProcessingFailedWrongFieldCount", "ProcessingFailedUnparsableBadRow"] :
       contains(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [for line in try(w.properties.metrics, []) : line[1]]]), metric)
     ])
     error_message = "The dashboard must graph every metric the issue lists."
