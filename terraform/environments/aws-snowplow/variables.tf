@@ -121,6 +121,15 @@ variable "enricher_instance_type" {
   type        = string
 }
 
+variable "enricher_egress" {
+  description = "Outbound TCP destinations of the enricher instances besides HTTPS (443), keyed by a short name: { description, port, cidr_ipv4 } each (the enricher module's egress, which ec2-fleet validates). An API or SQL enrichment, or a private Iglu registry, on another port needs its entry; set in terraform.tfvars so that each one is reviewed."
+  type = map(object({
+    description = string
+    port        = number
+    cidr_ipv4   = string
+  }))
+}
+
 variable "alarm_email_subscribers" {
   description = "E-mail addresses that receive each priority's alarms, keyed P1, P2, P3 (docs/alarms.md). Each address must confirm the subscription e-mail AWS sends it."
   type        = map(list(string))
