@@ -55,7 +55,7 @@ resource "aws_lb_target_group" "this" {
   # groups that admit only each other, and an ALB does not verify target certificates anyway.
   # A generated name (the prefix and 26 unique characters, within the 32 AWS allows), so that any
   # replacement (port, protocol, VPC, a taint) creates the new group before the old one goes
-  # without colliding on a name; the Name tag says which collector it serves.
+  # without colliding on a name.
   name_prefix          = var.target_group_name_prefix
   port                 = var.port
   protocol             = "HTTP"
@@ -79,8 +79,6 @@ resource "aws_lb_target_group" "this" {
     healthy_threshold   = 2
     unhealthy_threshold = 3
   }
-
-  tags = { Name = "${var.name}-${var.port}" }
 
   lifecycle {
     create_before_destroy = true

@@ -1,7 +1,7 @@
 # --- Naming and network ---
 
 variable "name" {
-  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME); the security groups are NAME-lb and NAME-instances, and the target group's Name tag is NAME-PORT."
+  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME); the security groups are NAME-lb and NAME-instances; the target group's name is generated from target_group_name_prefix."
   type        = string
   default     = "snowplow-collector"
 
