@@ -16,6 +16,7 @@ from snowplow_infra import (
     terraform_check,
     terraform_passthrough,
 )
+from snowplow_infra.aws_constraints import command as aws_constraints
 from snowplow_infra.local import command as local_stack
 
 # Each module contributes one subcommand through its add_parser(subparsers) function.
@@ -24,6 +25,7 @@ SUBCOMMANDS = (
     terraform_check,
     terraform_passthrough,
     plan_report,
+    aws_constraints,
     gitlab_notes,
     package_lambda,
     render_configs,
