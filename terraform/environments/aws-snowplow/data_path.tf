@@ -163,4 +163,6 @@ module "delivery" {
   error_prefix     = "${local.processing_failed_prefix}${each.value.prefix}"
   kms_key_arn      = module.kms_key["storage"].arn
   logs_kms_key_arn = module.kms_key["logs"].arn
+
+  iam_propagation_seconds = var.iam_propagation_seconds
 }

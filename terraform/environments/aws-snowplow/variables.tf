@@ -45,6 +45,12 @@ variable "break_glass_role_name" {
   }
 }
 
+variable "iam_propagation_seconds" {
+  description = "Seconds each delivery stream waits after its role or role policy is created or changed, for IAM to propagate them before Firehose checks them (the firehose-to-s3 module's variable, which validates it). 0 only where IAM has nothing to propagate: the local demo's variable file sets it."
+  type        = number
+  default     = 30
+}
+
 variable "processing_failed_retention_days" {
   description = "Days the raw records under processing-failed/ are kept before S3 deletes them: the shortest retention in the pipeline, long enough to investigate and re-drive a failure."
   type        = number
