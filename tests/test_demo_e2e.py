@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from snowplow_infra import emulator, pipeline, terraform
+from snowplow_infra.aws_constraints.check import check_plan
 from snowplow_infra.local import feed, server
 from snowplow_infra.local.report import REPORT_FILE_NAME
 from snowplow_infra.local.stack import PROVIDER_OVERRIDE_FILE_NAME, TERRAFORM_DIR_NAME
@@ -143,6 +144,95 @@ def test_every_event_is_delivered_pseudonymized_and_nothing_planted_survives(fir
         if role == "enriched_good":
             delivered_ids = {line.split(b"\t")[EVENT_ID].decode() for line in lines}
             assert delivered_ids == {record.partition_key for record in good}
+
+
+def applied(work_dir: Path, resource_type: str, module: str) -> dict[str, Any]:
+    """The attributes of ``module``'s one ``resource_type`` in the demo's local state."""
+    state = json.loads((work_dir / TERRAFORM_DIR_NAME / "terraform.tfstate").read_text())
+    found = [
+        instance["attributes"]
+        for resource in state["resources"]
+        if resource["type"] == resource_type and resource.get("module") == module
+        for instance in resource["instances"]
+    ]
+    assert len(found) == 1, (resource_type, module, len(found))
+    attributes: dict[str, Any] = found[0]
+    return attributes
+
+
+def test_the_events_bucket_pins_its_key_and_restricts_failed_records_and_salt_links(
+    first: Demo, work_dir: Path
+) -> None:
+    """The applied policy, which a fresh plan cannot show (it names the storage key's ARN): failed
+    records readable by break-glass and the replay role only, salt links by their reader only. Read
+    from the state: the demo deletes bucket policies in the emulator, which cannot evaluate them
+    (docs/local-demo.md)."""
+    module = 'module.bucket["events"]'
+    policy = json.loads(applied(work_dir, "aws_s3_bucket_policy", module)["policy"])
+    encryption = applied(work_dir, "aws_s3_bucket_server_side_encryption_configuration", module)
+    key_arn = encryption["rule"][0]["apply_server_side_encryption_by_default"][0][
+        "kms_master_key_id"
+    ]
+    assert key_arn.startswith("arn:aws:kms:")
+    by_sid = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert by_sid["DenyUploadsWithAnotherKmsKey"]["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+    }
+    assert by_sid["DenyKmsUploadsWithoutTheKey"]["Condition"] == {
+        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+    }
+    bucket = pipeline.load(ENVIRONMENT).buckets["events"]
+    replay_role = applied(work_dir, "aws_iam_role", "module.replay_role")["name"]
+    expected_readers = {
+        "processing-failed/": [r"snowplow-break-glass", re.escape(replay_role)],
+        "salt-links/": [r"snowplow-salt-links-reader"],
+    }
+    for prefix, roles in expected_readers.items():
+        restricted = [
+            statement
+            for statement in policy["Statement"]
+            if statement["Effect"] == "Deny"
+            and statement["Resource"] == f"arn:aws:s3:::{bucket}/{prefix}*"
+        ]
+        assert len(restricted) == 1, prefix
+        assert restricted[0]["Principal"] == {"AWS": "*"}
+        assert restricted[0]["Action"] == "s3:GetObject*"
+        readers = restricted[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        readers = [readers] if isinstance(readers, str) else readers
+        assert len(readers) == len(roles), (prefix, readers)
+        for reader, role in zip(readers, roles, strict=True):
+            assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/{role}", reader), (prefix, reader)
+
+
+def test_what_the_demo_applied_keeps_to_awss_constraints(first: Demo, work_dir: Path) -> None:
+    """The demo's configuration (its own variable file: a Snowflake integration, a Snowpipe queue)
+    as the emulator applied it, every value known, through the check CI runs on the plan."""
+    state = json.loads((work_dir / TERRAFORM_DIR_NAME / "terraform.tfstate").read_text())
+    as_plan = {
+        "resource_changes": [
+            {
+                "address": ".".join(
+                    part
+                    for part in (
+                        resource.get("module"),
+                        f"{resource['type']}.{resource['name']}",
+                    )
+                    if part
+                )
+                + ("" if "index_key" not in instance else json.dumps([instance["index_key"]])),
+                "mode": resource["mode"],
+                "type": resource["type"],
+                "change": {"actions": ["create"], "after": instance["attributes"]},
+            }
+            for resource in state["resources"]
+            for instance in resource["instances"]
+        ]
+    }
+    assert len(as_plan["resource_changes"]) > 100
+    violations = check_plan(as_plan)
+    assert not violations, "\n".join(str(v) for v in violations)
 
 
 def test_malformed_records_sit_only_under_the_error_prefix(first: Demo) -> None:

@@ -85,6 +85,7 @@ def test_seeding_creates_what_the_environment_expects_to_exist(
     variables = json.loads(seed.var_file(tmp_path).read_text())
     assert variables == dict(settings.variables)
     assert variables["prevent_destroy"] is False
+    assert variables["iam_propagation_seconds"] == 0
     ec2 = running.client("ec2", REGION)
     subnets = ec2.describe_subnets(
         SubnetIds=variables["public_subnet_ids"] + variables["private_subnet_ids"]

@@ -85,6 +85,10 @@ def test_the_cli_renders_every_file_and_each_one_parses(tmp_path: Path) -> None:
     )
     assert collector["collector.cookie.domains"] == list(values.collector.cookie.domains)
     assert collector["collector.port"] == values.collector.port
+    # Scala Stream Collector 3.x reads preTerminationPeriod; preTerminationUnhealthy is a 2.x key
+    # it ignores, which would suggest draining fails the health check first.
+    assert "preTerminationPeriod" in collector["collector"]
+    assert "preTerminationUnhealthy" not in collector["collector"]
 
     enrich = ConfigFactory.parse_file(str(out / "enrich.hocon"))
     assert enrich["input.streamName"] == values.streams["raw_good"].name

@@ -21,6 +21,7 @@ from snowplow_infra import (
     terraform_check,
     terraform_passthrough,
 )
+from snowplow_infra.aws_constraints import command as aws_constraints
 from snowplow_infra.failed import command as failed_records
 from snowplow_infra.local import command as local_stack
 from snowplow_infra.plan_report import compare_command as plan_compare
@@ -35,6 +36,7 @@ SUBCOMMANDS = (
     plan_seal,
     reviewed_plan,
     apply_reviewed,
+    aws_constraints,
     gitlab_notes,
     package_lambda,
     render_configs,

@@ -17,6 +17,10 @@ def root_modules() -> list[Path]:
     for parent in (MODULES_DIR, ENVIRONMENTS_DIR):
         if parent.is_dir():
             found += sorted(p for p in parent.iterdir() if p.is_dir() and any(p.glob("*.tf")))
+    # The account bootstrap, a root of its own applied once before the first pipeline.
+    bootstrap = TERRAFORM_DIR / "bootstrap"
+    if any(bootstrap.glob("*.tf")):
+        found.append(bootstrap)
     return found
 
 

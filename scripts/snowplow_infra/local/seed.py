@@ -10,7 +10,9 @@ emulator and written to a local-only variable file, ``<work dir>/local.tfvars.js
   generated in memory and sent only to the emulator);
 * Snowflake's side of the hand-off (docs/snowflake.md): an IAM user standing in for the storage
   integration's user, with an external id, and an SQS queue standing in for Snowpipe's;
-* ``prevent_destroy = false``: the demo is a throwaway environment (docs/data-path.md).
+* ``prevent_destroy = false``: the demo is a throwaway environment (docs/data-path.md);
+* ``iam_propagation_seconds = 0``: the emulator's IAM has nothing to propagate, so the delivery
+  streams need not wait for it.
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ def seed(server: Server, region: str) -> LocalSettings:
             "certificate_arn": _certificate(server, region),
             **_snowflake_hand_off(server, region),
             "prevent_destroy": False,
+            "iam_propagation_seconds": 0,
         }
     except Exception as error:  # botocore's errors carry the operation and the emulator's reason
         if isinstance(error, SeedError):

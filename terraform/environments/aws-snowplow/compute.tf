@@ -76,5 +76,6 @@ module "enricher" {
   logs_kms_key_arn        = module.kms_key["logs"].arn
   prevent_destroy         = var.prevent_destroy
 
-  fleet = { instance_type = var.enricher_instance_type }
+  egress = var.enricher_egress
+  fleet  = { instance_type = var.enricher_instance_type }
 }

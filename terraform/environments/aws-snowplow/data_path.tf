@@ -194,4 +194,6 @@ module "delivery" {
   salt_version_partition_key = local.salt_version_partition_key
   kms_key_arn                = module.kms_key["storage"].arn
   logs_kms_key_arn           = module.kms_key["logs"].arn
+
+  iam_propagation_seconds = var.iam_propagation_seconds
 }

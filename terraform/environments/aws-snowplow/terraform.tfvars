@@ -25,6 +25,11 @@ collector_ingress_cidr_blocks = ["0.0.0.0/0"]
 
 collector_instance_type = "c6i.large"
 enricher_instance_type  = "c6i.xlarge"
+# Where the enricher may connect besides HTTPS (443) anywhere: none of the enrichments in
+# pipeline.yaml needs another port. An API or SQL enrichment or a private Iglu registry on another
+# port adds an entry, e.g. sql = { description = "SQL enrichment database", port = 5432,
+# cidr_ipv4 = "10.20.0.0/16" } (descriptions: letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*).
+enricher_egress = {}
 # The alarms' thresholds (docs/alarms.md, whose numbers a test checks against these). Each is the
 # monitoring module's variable of the same name and is validated there; one left out takes the
 # module's default (its README). Raise or lower them here, never in operations.tf.

@@ -56,6 +56,12 @@ variable "replay_role_name" {
   }
 }
 
+variable "iam_propagation_seconds" {
+  description = "Seconds each delivery stream waits after its role or role policy is created or changed, for IAM to propagate them before Firehose checks them (the firehose-to-s3 module's variable, which validates it). 0 only where IAM has nothing to propagate: the local demo's variable file sets it."
+  type        = number
+  default     = 30
+}
+
 variable "processing_failed_retention_days" {
   description = "Days the raw records under processing-failed/ are kept before S3 deletes them: the shortest retention in the pipeline, long enough to investigate and re-drive a failure."
   type        = number
@@ -163,6 +169,15 @@ variable "collector_instance_type" {
 variable "enricher_instance_type" {
   description = "Instance type of the enricher fleet (not burstable; Enrich is the pipeline's CPU-heavy stage)."
   type        = string
+}
+
+variable "enricher_egress" {
+  description = "Outbound TCP destinations of the enricher instances besides HTTPS (443), keyed by a short name: { description, port, cidr_ipv4 } each (the enricher module's egress, which ec2-fleet validates). An API or SQL enrichment, or a private Iglu registry, on another port needs its entry; set in terraform.tfvars so that each one is reviewed."
+  type = map(object({
+    description = string
+    port        = number
+    cidr_ipv4   = string
+  }))
 }
 
 variable "alarm_email_subscribers" {

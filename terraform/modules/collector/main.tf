@@ -7,6 +7,7 @@ locals {
   boot_script = templatefile("${path.module}/templates/app.sh.tftpl", {
     config_base64 = base64encode(var.config)
     config_sha256 = local.config_sha256
+    port          = var.port
   })
 
   # Write the raw streams; the fleet adds logs, metrics, Session Manager and reporting a failed boot.
@@ -52,17 +53,24 @@ resource "aws_lb" "this" {
 resource "aws_lb_target_group" "this" {
   # TLS ends at the load balancer: the hop to the instances stays inside the VPC between two security
   # groups that admit only each other, and an ALB does not verify target certificates anyway.
-  # The port is part of the name so that a port change creates the new group before the old one goes.
-  name                 = "${var.name}-${var.port}"
+  # A generated name (the prefix and 26 unique characters, within the 32 AWS allows), so that any
+  # replacement (port, protocol, VPC, a taint) creates the new group before the old one goes
+  # without colliding on a name.
+  name_prefix          = var.target_group_name_prefix
   port                 = var.port
   protocol             = "HTTP"
   target_type          = "instance"
   vpc_id               = var.vpc_id
   deregistration_delay = 30
 
+  # /sink-health answers 200 only while the collector can write to its Kinesis sinks (/health
+  # answers 200 whenever the process runs). A failing instance stops receiving events instead of
+  # buffering them in memory; when every target fails (one Kinesis or KMS incident), the load
+  # balancer fails open and keeps routing to all of them. The fleet uses EC2 health checks, so a
+  # sink incident never terminates instances; the collector-unhealthy-hosts alarm says it.
   health_check {
     enabled             = true
-    path                = "/health"
+    path                = "/sink-health"
     port                = "traffic-port"
     protocol            = "HTTP"
     matcher             = "200"
@@ -150,7 +158,8 @@ resource "aws_vpc_security_group_ingress_rule" "instances_from_load_balancer" {
   referenced_security_group_id = aws_security_group.load_balancer.id
 }
 
-# --- The instances: hardened EC2 fleet with ELB health checks, registered with the target group ---
+# --- The instances: hardened EC2 fleet registered with the target group, with EC2 health checks
+# (see the target group's health check) ---
 
 module "fleet" {
   source = "../ec2-fleet"
@@ -163,10 +172,17 @@ module "fleet" {
   boot_script       = local.boot_script
   config_sha256     = local.config_sha256
   policy_json       = local.policy
-  health_check_type = "ELB"
+  health_check_type = "EC2"
   target_group_arns = [aws_lb_target_group.this.arn]
   logs_kms_key_arn  = var.logs_kms_key_arn
   settings          = var.fleet
+
+  # The instances launch once the load balancer can reach them; otherwise they register, fail the
+  # health check and wait for a rule that Terraform creates later.
+  launch_after = [
+    aws_vpc_security_group_ingress_rule.instances_from_load_balancer.id,
+    aws_vpc_security_group_egress_rule.load_balancer_to_instances.id,
+  ]
 }
 
 # --- Scaling on requests per target; the fleet scales on CPU, and whichever asks for more wins ---

@@ -1,13 +1,24 @@
 # --- Naming and network ---
 
 variable "name" {
-  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME); the security groups are NAME-lb and NAME-instances. The target group is NAME-PORT, so NAME has at most 26 characters."
+  description = "Name of the load balancer, Auto Scaling group, launch template, IAM role and log group (/snowplow/NAME); the security groups are NAME-lb and NAME-instances; the target group's name is generated from target_group_name_prefix."
   type        = string
   default     = "snowplow-collector"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,24}[a-z0-9]$", var.name))
-    error_message = "name must be 2 to 26 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen (load balancer and target group names are limited to 32)."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.name)) && !startswith(var.name, "internal-")
+    error_message = "name must be 2 to 32 characters of lower-case letters, digits and hyphens, starting with a letter, not ending with a hyphen and not starting with internal- (Elastic Load Balancing's rules for a load balancer name)."
+  }
+}
+
+variable "target_group_name_prefix" {
+  description = "Prefix of the target group's generated name (AWS names it PREFIX plus 26 unique characters, at most 32 in all). A generated name lets a replacement create the new group before removing the old one."
+  type        = string
+  default     = "spcol-"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9-]{0,5}$", var.target_group_name_prefix))
+    error_message = "target_group_name_prefix must be 1 to 6 letters, digits or hyphens, starting with a letter or digit (the provider's limit for a target group name_prefix)."
   }
 }
 

@@ -54,13 +54,28 @@ resource "aws_security_group" "this" {
   vpc_id      = var.vpc_id
 }
 
+# EC2 accepts only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* in a rule's description
+# (an apostrophe fails the apply, not the plan); the tests check every description here.
 resource "aws_vpc_security_group_egress_rule" "https" {
   security_group_id = aws_security_group.this.id
-  description       = "HTTPS to the AWS APIs, package repositories, the container registry and the app's HTTPS sources"
+  description       = "HTTPS to the AWS APIs, package repositories, the container registry and the HTTPS sources of the app"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = "0.0.0.0/0"
+}
+
+# The app's other outbound destinations (an API or SQL enrichment, a private Iglu registry on
+# another port), each a reviewed input: nothing else leaves the instances.
+resource "aws_vpc_security_group_egress_rule" "additional" {
+  for_each = var.additional_egress
+
+  security_group_id = aws_security_group.this.id
+  description       = each.value.description
+  ip_protocol       = "tcp"
+  from_port         = each.value.port
+  to_port           = each.value.port
+  cidr_ipv4         = each.value.cidr_ipv4
 }
 
 # --- IAM: the app's policy, plus logs, metrics, Session Manager and reporting a failed boot ---
@@ -245,9 +260,14 @@ resource "aws_autoscaling_group" "this" {
     propagate_at_launch = false
   }
 
-  # Instances must boot with their permissions in place (the app's policy also waits for whatever
-  # it names, such as a lease table).
-  depends_on = [aws_iam_role_policy.app, aws_iam_role_policy.logs_and_metrics, aws_iam_role_policy_attachment.session_manager]
+  # Instances must boot with their permissions and their network in place: the app's policy (which
+  # also waits for whatever it names, such as a lease table), the egress rules (without them the
+  # package installs and the failed-boot report cannot leave the instance) and whatever the app
+  # module names in launch_after (such as the rule that admits its load balancer).
+  depends_on = [
+    aws_iam_role_policy.app, aws_iam_role_policy.logs_and_metrics, aws_iam_role_policy_attachment.session_manager,
+    aws_vpc_security_group_egress_rule.https, aws_vpc_security_group_egress_rule.additional, var.launch_after,
+  ]
 
   lifecycle {
     precondition {

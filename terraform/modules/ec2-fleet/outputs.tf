@@ -40,3 +40,11 @@ output "user_data" {
   description = "The boot script the launch template carries, uncompressed: the fleet's common steps, then boot_script. What cloud-init runs on every instance."
   value       = local.user_data
 }
+
+output "egress_rules" {
+  description = "The instances' outbound rules, keyed https (443 anywhere) and by the keys of additional_egress: { port, cidr_ipv4 } each."
+  value = merge(
+    { https = { port = aws_vpc_security_group_egress_rule.https.from_port, cidr_ipv4 = aws_vpc_security_group_egress_rule.https.cidr_ipv4 } },
+    { for k, rule in aws_vpc_security_group_egress_rule.additional : k => { port = rule.from_port, cidr_ipv4 = rule.cidr_ipv4 } },
+  )
+}

@@ -82,6 +82,44 @@ variable "subnet_ids" {
   }
 }
 
+variable "additional_egress" {
+  description = "Outbound TCP destinations of the instances besides HTTPS (443) anywhere, keyed by a short name: each is a port, an IPv4 CIDR block and the description EC2 shows (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* only, which EC2 enforces at apply time). Empty by default: a reviewed change adds one, e.g. for an SQL enrichment's database."
+  type = map(object({
+    description = string
+    port        = number
+    cidr_ipv4   = string
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, rule in var.additional_egress : can(regex("^[a-z][a-z0-9_-]{0,31}$", k))])
+    error_message = "additional_egress keys must be short names of lower-case letters, digits, underscores and hyphens, starting with a letter (at most 32 characters)."
+  }
+
+  validation {
+    condition     = alltrue([for rule in var.additional_egress : can(regex("^[a-zA-Z0-9. _:/()#,@\\[\\]+=&;{}!$*-]{1,255}$", rule.description))])
+    error_message = "Every additional_egress description must be 1 to 255 characters of letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (EC2 refuses any other character, such as an apostrophe)."
+  }
+
+  validation {
+    condition     = alltrue([for rule in var.additional_egress : rule.port >= 1 && rule.port <= 65535 && floor(rule.port) == rule.port && rule.port != 443])
+    error_message = "Every additional_egress port must be a whole number from 1 to 65535 other than 443 (HTTPS anywhere is always allowed)."
+  }
+
+  validation {
+    condition     = alltrue([for rule in var.additional_egress : can(cidrnetmask(rule.cidr_ipv4))])
+    error_message = "Every additional_egress cidr_ipv4 must be an IPv4 CIDR block such as 10.20.0.0/16."
+  }
+}
+
+variable "launch_after" {
+  description = "Ids of resources the app module creates that the instances need before they launch (for example the security group rule that admits its load balancer): the Auto Scaling group depends on them. Their values are not used."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 # --- Health ---
 
 variable "health_check_type" {

@@ -166,6 +166,7 @@ module "fleet" {
   config_sha256     = local.config_sha256
   policy_json       = local.policy
   health_check_type = "EC2"
+  additional_egress = var.egress
   logs_kms_key_arn  = var.logs_kms_key_arn
   settings          = var.fleet
 }

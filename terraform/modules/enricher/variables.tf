@@ -100,6 +100,17 @@ variable "s3_asset_uris" {
   }
 }
 
+variable "egress" {
+  description = "Outbound TCP destinations of the instances besides HTTPS (443) anywhere, keyed by a short name: { description, port, cidr_ipv4 } each, passed to ec2-fleet as additional_egress, which checks them. An API or SQL enrichment's server, or a private Iglu registry, on any other port needs an entry here: without one its requests fail (Enrich logs timeouts) and the events go to enriched-bad."
+  type = map(object({
+    description = string
+    port        = number
+    cidr_ipv4   = string
+  }))
+  default  = {}
+  nullable = false
+}
+
 variable "accept_limited_use_license" {
   description = "Acceptance of the Snowplow Limited Use License (https://docs.snowplow.io/limited-use-license-1.1), which Enrich requires to start. Must be set to true explicitly."
   type        = bool

@@ -117,6 +117,21 @@ resource "aws_iam_role_policy" "this" {
   policy = jsonencode(local.role_policy)
 }
 
+# IAM is eventually consistent: CreateDeliveryStream right after the role's policy is known to fail
+# now and then ("The security token included in the request is invalid", which the provider does
+# not retry: hashicorp/terraform-provider-aws#47937). The stream waits this long after the role or
+# its policy is created or changed. Only the aws provider is allowed here (no time_sleep), so the
+# wait is a local sleep on the machine that applies.
+resource "terraform_data" "iam_propagation" {
+  count = var.iam_propagation_seconds > 0 ? 1 : 0
+
+  triggers_replace = [aws_iam_role.this.arn, sha256(aws_iam_role_policy.this.policy)]
+
+  provisioner "local-exec" {
+    command = "sleep ${var.iam_propagation_seconds}"
+  }
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
@@ -192,6 +207,6 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     }
   }
 
-  # Firehose checks the role's permissions when the stream is created.
-  depends_on = [aws_iam_role_policy.this]
+  # Firehose checks the role's permissions when the stream is created, once IAM has propagated them.
+  depends_on = [aws_iam_role_policy.this, terraform_data.iam_propagation]
 }

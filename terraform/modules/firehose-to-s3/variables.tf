@@ -173,3 +173,15 @@ variable "partitioning_retry_seconds" {
     error_message = "partitioning_retry_seconds must be a whole number from 0 to 7200."
   }
 }
+
+variable "iam_propagation_seconds" {
+  description = "Seconds the delivery stream waits after its role or role policy is created or changed, for IAM to propagate them before Firehose checks them (0: no wait, for an emulator). AWS documents that IAM changes take time to become visible everywhere; 30 s clears the failures seen on CreateDeliveryStream."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.iam_propagation_seconds >= 0 && var.iam_propagation_seconds <= 300 && floor(var.iam_propagation_seconds) == var.iam_propagation_seconds
+    error_message = "iam_propagation_seconds must be a whole number from 0 to 300."
+  }
+}

@@ -48,6 +48,16 @@ locals {
           healthy = { namespace = "AWS/ApplicationELB", name = "HealthyHostCount", dimensions = local.target_group, stat = "Minimum", period = 60 }
         }
       }
+      "collector-unhealthy-hosts" = {
+        priority    = "P2"
+        runbook     = "collector-unhealthy-hosts"
+        description = "A collector instance has failed the load balancer's /sink-health check for 5 minutes: it cannot write to Kinesis (KMS or IAM denial, throttling) or stopped answering. The load balancer routes around it; nothing replaces it."
+        threshold   = 0
+        periods     = 5
+        metrics = {
+          unhealthy = { namespace = "AWS/ApplicationELB", name = "UnHealthyHostCount", dimensions = local.target_group, stat = "Maximum", period = 60 }
+        }
+      }
       "collector-5xx-rate" = {
         priority    = "P2"
         runbook     = "collector-5xx-rate"

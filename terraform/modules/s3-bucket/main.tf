@@ -43,6 +43,35 @@ locals {
     }
   }
 
+  # A data bucket also pins its key: S3 accepts an SSE-KMS upload that names another key, or that
+  # asks for aws:kms without naming one (S3 then uses the AWS managed aws/s3 key), and neither
+  # could be read by a principal that only has kms_key_arn (Snowflake's role). Uploads that ask
+  # for nothing still get the default encryption, with kms_key_arn.
+  key_statements = local.is_log_sink ? [] : [
+    {
+      Sid       = "DenyUploadsWithAnotherKmsKey"
+      Effect    = "Deny"
+      Principal = { AWS = "*" }
+      Action    = "s3:PutObject"
+      Resource  = "${local.bucket_arn}/*"
+      Condition = {
+        StringNotEquals = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = var.kms_key_arn }
+        Null            = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "false" }
+      }
+    },
+    {
+      Sid       = "DenyKmsUploadsWithoutTheKey"
+      Effect    = "Deny"
+      Principal = { AWS = "*" }
+      Action    = "s3:PutObject"
+      Resource  = "${local.bucket_arn}/*"
+      Condition = {
+        StringEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
+        Null         = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "true" }
+      }
+    },
+  ]
+
   restricted_read_statements = [for index, r in var.read_restricted_prefixes : {
     Sid       = "OnlyNamedPrincipalsRead${index}"
     Effect    = "Deny"
@@ -81,6 +110,7 @@ locals {
     Version = "2012-10-17"
     Statement = concat(
       [local.tls_statement, local.encryption_statement],
+      local.key_statements,
       local.restricted_read_statements,
       local.log_delivery_statements,
     )

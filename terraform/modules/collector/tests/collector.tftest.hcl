@@ -110,19 +110,39 @@ run "deletion_protection_can_be_turned_off_for_throwaway_environments" {
   }
 }
 
-run "target_group_checks_health_on_the_collector_port" {
+run "target_group_checks_the_kinesis_sink_on_the_collector_port" {
   command = plan
 
+  # /health answers 200 whenever the collector runs; only /sink-health reflects its Kinesis sink.
   assert {
     condition = alltrue([
       aws_lb_target_group.this.port == 8080,
       aws_lb_target_group.this.protocol == "HTTP",
-      aws_lb_target_group.this.health_check[0].path == "/health",
+      aws_lb_target_group.this.health_check[0].path == "/sink-health",
       aws_lb_target_group.this.health_check[0].port == "traffic-port",
       aws_lb_target_group.this.health_check[0].matcher == "200",
     ])
-    error_message = "The target group must send traffic and GET /health to the collector port."
+    error_message = "The target group must send traffic and GET /sink-health to the collector port, so that an instance whose Kinesis sink fails stops receiving events."
   }
+}
+
+run "target_group_has_a_generated_name_so_any_replacement_can_create_first" {
+  command = plan
+
+  assert {
+    condition     = aws_lb_target_group.this.name_prefix == "spcol-"
+    error_message = "The target group (create_before_destroy) must take a generated name from name_prefix, not a fixed one that its replacement would collide with."
+  }
+}
+
+run "a_target_group_name_prefix_over_six_characters_is_refused" {
+  command = plan
+
+  variables {
+    target_group_name_prefix = "collector-"
+  }
+
+  expect_failures = [var.target_group_name_prefix]
 }
 
 run "security_groups_admit_the_allowlist_then_only_the_load_balancer" {
@@ -161,19 +181,19 @@ run "security_groups_admit_the_allowlist_then_only_the_load_balancer" {
   }
 }
 
-run "group_spreads_over_private_subnets_and_uses_load_balancer_health" {
+run "group_spreads_over_private_subnets_and_keeps_instances_through_a_sink_incident" {
   command = apply
 
   assert {
     condition = alltrue([
       module.fleet.autoscaling_group.subnet_ids == toset(var.private_subnet_ids),
-      module.fleet.autoscaling_group.health_check_type == "ELB",
+      module.fleet.autoscaling_group.health_check_type == "EC2",
       module.fleet.autoscaling_group.target_group_arns == toset([aws_lb_target_group.this.arn]),
       module.fleet.autoscaling_group.min_size == 2,
       module.fleet.autoscaling_group.max_size == 8,
       output.autoscaling_group_name == "snowplow-collector",
     ])
-    error_message = "The group must run in the private subnets, register with the target group, replace instances the load balancer finds unhealthy, and run 2 to 8 instances by default."
+    error_message = "The group must run in the private subnets, register with the target group, judge instances by EC2 status (a failing /sink-health on every instance must not terminate the fleet), and run 2 to 8 instances by default."
   }
 }
 
@@ -267,9 +287,10 @@ run "user_data_writes_the_config_and_runs_the_pinned_image" {
       strcontains(module.fleet.user_data, "\nreadonly image='snowplow/scala-stream-collector-kinesis:3.2.0'\n"),
       strcontains(local.boot_script, "--log-opt \"awslogs-group=$log_group\""),
       strcontains(local.boot_script, "\"$image\" --config /snowplow/config/collector.hocon"),
+      strcontains(local.boot_script, "\nretry curl --silent --fail --output /dev/null --max-time 5 \"http://127.0.0.1:8080/health\"\n"),
       output.log_group_name == "/snowplow/snowplow-collector",
     ])
-    error_message = "The boot steps must write the given config and run the given image with its logs in the fleet's log group, /snowplow/NAME."
+    error_message = "The boot steps must write the given config, run the given image with its logs in the fleet's log group, /snowplow/NAME, and fail the boot unless the collector answers on its port."
   }
 }
 

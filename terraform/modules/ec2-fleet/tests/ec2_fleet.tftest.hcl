@@ -169,6 +169,75 @@ run "instances_reach_out_over_https_only" {
   }
 }
 
+run "security_group_descriptions_use_only_what_ec2_accepts" {
+  command = plan
+
+  variables {
+    additional_egress = {
+      sql = { description = "PostgreSQL of the SQL enrichment (10.20.0.0/16)", port = 5432, cidr_ipv4 = "10.20.0.0/16" }
+    }
+  }
+
+  # EC2's character set for security group and rule descriptions (AuthorizeSecurityGroupEgress,
+  # IpRange.Description; CreateSecurityGroup, GroupDescription): a-zA-Z0-9, spaces and
+  # ._-:/()#,@[]+=&;{}!$*, at most 255 characters. The emulator accepts anything.
+  assert {
+    condition = alltrue([
+      for description in concat(
+        [aws_security_group.this.description, aws_vpc_security_group_egress_rule.https.description],
+        [for rule in aws_vpc_security_group_egress_rule.additional : rule.description],
+      ) : can(regex("^[a-zA-Z0-9. _:/()#,@\\[\\]+=&;{}!$*-]{1,255}$", description))
+    ])
+    error_message = "A security group or rule description has a character EC2 refuses (only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* are allowed): the apply would fail."
+  }
+}
+
+run "additional_egress_opens_exactly_the_reviewed_ports" {
+  command = apply
+
+  variables {
+    additional_egress = {
+      sql = { description = "PostgreSQL of the SQL enrichment", port = 5432, cidr_ipv4 = "10.20.0.0/16" }
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      length(aws_vpc_security_group_egress_rule.additional) == 1,
+      aws_vpc_security_group_egress_rule.additional["sql"].security_group_id == aws_security_group.this.id,
+      aws_vpc_security_group_egress_rule.additional["sql"].ip_protocol == "tcp",
+      aws_vpc_security_group_egress_rule.additional["sql"].from_port == 5432,
+      aws_vpc_security_group_egress_rule.additional["sql"].to_port == 5432,
+      aws_vpc_security_group_egress_rule.additional["sql"].cidr_ipv4 == "10.20.0.0/16",
+    ])
+    error_message = "Each additional_egress entry must become one TCP egress rule to its port and CIDR block only."
+  }
+}
+
+run "an_egress_description_ec2_refuses_is_refused_at_plan_time" {
+  command = plan
+
+  variables {
+    additional_egress = {
+      sql = { description = "The enrichment's database", port = 5432, cidr_ipv4 = "10.20.0.0/16" }
+    }
+  }
+
+  expect_failures = [var.additional_egress]
+}
+
+run "an_egress_rule_without_a_valid_cidr_is_refused" {
+  command = plan
+
+  variables {
+    additional_egress = {
+      sql = { description = "Database", port = 5432, cidr_ipv4 = "anywhere" }
+    }
+  }
+
+  expect_failures = [var.additional_egress]
+}
+
 run "group_spreads_over_the_subnets_with_the_given_health_check" {
   command = apply
 

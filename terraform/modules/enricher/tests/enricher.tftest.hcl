@@ -82,6 +82,33 @@ run "group_uses_ec2_health_checks_and_no_load_balancer" {
   }
 }
 
+run "egress_is_https_only_unless_a_reviewed_entry_adds_a_destination" {
+  command = apply
+
+  assert {
+    condition     = module.fleet.egress_rules == { https = { port = 443, cidr_ipv4 = "0.0.0.0/0" } }
+    error_message = "Without egress entries the enricher may only connect out over HTTPS."
+  }
+}
+
+run "an_sql_enrichment_database_gets_its_port_through_egress" {
+  command = apply
+
+  variables {
+    egress = {
+      sql = { description = "SQL enrichment database", port = 5432, cidr_ipv4 = "10.20.0.0/16" }
+    }
+  }
+
+  assert {
+    condition = module.fleet.egress_rules == {
+      https = { port = 443, cidr_ipv4 = "0.0.0.0/0" }
+      sql   = { port = 5432, cidr_ipv4 = "10.20.0.0/16" }
+    }
+    error_message = "Each egress entry must become an outbound rule of the enricher instances, to its port and CIDR block only."
+  }
+}
+
 run "iam_reads_raw_good_and_writes_only_the_enriched_streams" {
   command = apply
 

@@ -237,3 +237,41 @@ run "the_partition_key_is_a_name" {
 
   expect_failures = [var.salt_version_partition_key]
 }
+
+run "the_stream_waits_for_iam_to_propagate_the_role_and_its_policy" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      var.iam_propagation_seconds == 30,
+      length(terraform_data.iam_propagation) == 1,
+    ])
+    error_message = "The delivery stream must wait (30 s by default) after its role and role policy are created or changed: CreateDeliveryStream fails intermittently while IAM propagates them."
+  }
+}
+
+run "the_wait_runs_before_the_stream_is_created" {
+  command = apply
+
+  variables {
+    iam_propagation_seconds = 1
+  }
+
+  assert {
+    condition     = terraform_data.iam_propagation[0].triggers_replace == [aws_iam_role.this.arn, sha256(aws_iam_role_policy.this.policy)] && aws_kinesis_firehose_delivery_stream.this.name == var.name
+    error_message = "With a wait configured, the apply must run it and then create the stream."
+  }
+}
+
+run "an_emulator_can_skip_the_wait" {
+  command = plan
+
+  variables {
+    iam_propagation_seconds = 0
+  }
+
+  assert {
+    condition     = length(terraform_data.iam_propagation) == 0
+    error_message = "iam_propagation_seconds = 0 must create no wait."
+  }
+}

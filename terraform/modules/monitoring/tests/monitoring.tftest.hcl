@@ -74,6 +74,7 @@ run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
   assert {
     condition = toset(values(output.alarm_names)) == toset([
       "snowplow-collector-no-healthy-hosts_P1",
+      "snowplow-collector-unhealthy-hosts_P2",
       "snowplow-collector-5xx-rate_P2",
       "snowplow-enrichment-stalled_P1",
       "snowplow-enrichment-lagging_P2",
@@ -116,6 +117,19 @@ run "every_alarm_carries_its_priority_and_reaches_that_priority_topic" {
 }
 
 run "alarms_watch_the_right_metrics_with_the_documented_defaults" {
+  assert {
+    # The target group checks /sink-health: an unhealthy host is a collector that cannot write
+    # to Kinesis, which the fleet does not replace (EC2 health checks), so it must be said.
+    condition = (
+      one(aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].metric_query).metric[0].metric_name == "UnHealthyHostCount" &&
+      one(aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].metric_query).metric[0].dimensions.TargetGroup == var.collector.target_group_arn_suffix &&
+      one(aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].metric_query).metric[0].stat == "Maximum" &&
+      aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this["collector-unhealthy-hosts"].evaluation_periods == 5
+    )
+    error_message = "collector-unhealthy-hosts must fire when any collector target fails its health check for 5 minutes."
+  }
   assert {
     condition = (
       one(aws_cloudwatch_metric_alarm.this["enrichment-stalled"].metric_query).metric[0].dimensions.StreamName == "example-raw-good" &&

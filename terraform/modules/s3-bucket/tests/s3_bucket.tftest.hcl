@@ -72,11 +72,21 @@ run "policy_denies_plain_http_and_other_encryption" {
     error_message = "The policy must deny every request that does not use TLS, on the bucket and its objects."
   }
   assert {
-    condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s.Condition if s.Effect == "Deny" && s.Action == "s3:PutObject"] == [{
-      StringNotEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
-      Null            = { "s3:x-amz-server-side-encryption" = "false" }
-    }]
-    error_message = "The policy must deny uploads that ask for another algorithm than aws:kms."
+    condition = [for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s.Condition if s.Effect == "Deny" && s.Action == "s3:PutObject"] == [
+      {
+        StringNotEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
+        Null            = { "s3:x-amz-server-side-encryption" = "false" }
+      },
+      {
+        StringNotEquals = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = var.kms_key_arn }
+        Null            = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "false" }
+      },
+      {
+        StringEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
+        Null         = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "true" }
+      },
+    ]
+    error_message = "The policy must deny uploads that ask for another algorithm than aws:kms, name another KMS key than kms_key_arn, or ask for aws:kms without naming the key (S3 would use aws/s3)."
   }
   assert {
     condition     = length([for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement : s if s.Effect == "Allow"]) == 0

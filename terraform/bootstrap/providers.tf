@@ -1,0 +1,7 @@
+provider "aws" {
+  region = local.pipeline.region
+
+  default_tags {
+    tags = merge(local.pipeline.tags, { component = "ci-bootstrap" })
+  }
+}
