@@ -11,9 +11,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import botocore  # type: ignore[import-untyped]
-import botocore.session  # type: ignore[import-untyped]
-from botocore.model import Shape  # type: ignore[import-untyped]
+import botocore
+import botocore.session
+from botocore.model import Shape
 
 DATA_FILE = "constraints.json"
 
