@@ -20,6 +20,7 @@ from snowplow_infra import (
     salt_command,
     terraform_check,
     terraform_passthrough,
+    vendored_schemas,
 )
 from snowplow_infra.local import command as local_stack
 from snowplow_infra.plan_report import compare_command as plan_compare
@@ -40,6 +41,7 @@ SUBCOMMANDS = (
     module_docs,
     plan,
     salt_command,
+    vendored_schemas,
     local_stack,
 )
 
