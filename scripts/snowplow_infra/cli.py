@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from snowplow_infra import (
+    allowlist_diff,
     apply_reviewed,
     doctor,
     gitlab_notes,
@@ -42,6 +43,7 @@ SUBCOMMANDS = (
     plan,
     salt_command,
     vendored_schemas,
+    allowlist_diff,
     local_stack,
 )
 
