@@ -122,3 +122,49 @@ def test_no_file_refers_to_this_projects_issue_tracker() -> None:
             if _TRACKER_REFERENCE.search(line) and not _OTHER_PROJECT.search(line):
                 found.append(f"{name}:{number}: {line.strip()[:80]}")
     assert not found, "tracker references (say why instead):\n" + "\n".join(found)
+
+
+# Paths whose changes are privacy decisions: each needs an owner in a section of the
+# data-protection group and in the infrastructure owners' section.
+PRIVACY_CRITICAL = (
+    "lambda/pseudonymization/allowlist.toml",
+    "lambda/pseudonymization/handler.py",
+    "schemas/decisions.toml",
+    "schemas/sources.json",
+    "policies/",
+    ".gitlab-ci.yml",
+    ".gitlab/CODEOWNERS",
+)
+
+
+def _sections() -> dict[str, tuple[list[str], list[str]]]:
+    """Section name -> (owners, paths)."""
+    sections: dict[str, tuple[list[str], list[str]]] = {}
+    current: tuple[list[str], list[str]] | None = None
+    for line in CODEOWNERS.read_text().splitlines():
+        entry = line.strip()
+        if entry.startswith("["):
+            name = entry[1 : entry.index("]")]
+            current = sections.setdefault(name, ([], []))
+            current[0].extend(word for word in entry.split()[1:] if word.startswith("@"))
+        elif entry and not entry.startswith("#") and current is not None:
+            current[1].append(entry.split()[0])
+    return sections
+
+
+def _covers(pattern: str, path: str) -> bool:
+    pattern = pattern.lstrip("/")
+    return path == pattern or (pattern.endswith("/") and path.startswith(pattern))
+
+
+def test_each_privacy_critical_path_needs_the_privacy_and_the_infra_owners() -> None:
+    sections = _sections()
+    for path in PRIVACY_CRITICAL:
+        owners = {
+            owner
+            for section_owners, paths in sections.values()
+            if any(_covers(pattern, path) for pattern in paths)
+            for owner in section_owners
+        }
+        assert "@example-org/data-protection" in owners, path
+        assert "@example-org/snowplow-infra" in owners, path

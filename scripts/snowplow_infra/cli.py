@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from snowplow_infra import (
+    allowlist_diff,
     apply_reviewed,
     doctor,
     gitlab_notes,
@@ -20,6 +21,7 @@ from snowplow_infra import (
     salt_command,
     terraform_check,
     terraform_passthrough,
+    vendored_schemas,
 )
 from snowplow_infra.aws_constraints import command as aws_constraints
 from snowplow_infra.failed import command as failed_records
@@ -43,6 +45,8 @@ SUBCOMMANDS = (
     module_docs,
     plan,
     salt_command,
+    vendored_schemas,
+    allowlist_diff,
     local_stack,
     failed_records,
 )

@@ -22,9 +22,9 @@ MUST_KEEP = {
     "dvce_sent_tstamp", "derived_tstamp", "true_tstamp", "event", "event_id", "txn_id",
     "name_tracker", "v_tracker", "v_collector", "v_etl", "geo_country", "geo_region", "geo_city",
     "geo_region_name", "geo_timezone", "dvce_type", "dvce_ismobile", "dvce_screenwidth",
-    "dvce_screenheight", "page_urlscheme", "page_urlhost", "page_urlport", "refr_urlscheme",
-    "refr_urlhost", "refr_urlport", "refr_medium", "refr_source", "mkt_medium", "mkt_source",
-    "mkt_campaign", "se_category", "se_action", "se_value", "domain_sessionidx", "etl_tags",
+    "dvce_screenheight", "page_urlscheme", "page_urlport", "refr_urlscheme", "refr_urlport",
+    "refr_medium", "refr_source", "mkt_medium", "mkt_source", "mkt_campaign", "se_category",
+    "se_action", "se_value", "domain_sessionidx", "etl_tags",
     "event_vendor", "event_name", "event_format", "event_version",
 }  # fmt: skip
 MUST_KEEP_PREFIXES = ("br_", "os_", "doc_", "pp_")

@@ -116,7 +116,8 @@ def test_the_gitlab_standard_context_as_gitlab_builds_it() -> None:
     assert set(output["data"]) == set(standard["data"])
     kept = {key: value for key, value in output["data"].items() if value == standard["data"][key]}
     assert set(kept) == {
-        "environment", "source", "plan", "realm", "extra", "is_gitlab_team_member",
+        "environment", "source", "plan", "realm", "deployment_type", "instance_version",
+        "context_generated_at", "user_type", "extra", "is_gitlab_team_member",
     }, "the kept values, an empty extra and a null"  # fmt: skip
 
 
